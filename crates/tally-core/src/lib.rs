@@ -1,0 +1,20 @@
+//! Tally's pure domain core.
+//!
+//! Everything here is a value or a pure function: no I/O, no async, no clock and no
+//! randomness. Callers pass `now` and fresh random bits in, and get decisions back,
+//! which is what makes the same program give the same answers on every backend and
+//! in every test.
+#![deny(missing_docs)]
+#![deny(clippy::float_arithmetic)]
+
+pub mod click;
+pub mod ids;
+pub mod landing;
+pub mod link_query;
+pub mod money;
+pub mod program;
+pub mod session;
+pub mod user_agent;
+pub mod visit;
+
+pub use jiff::Timestamp;

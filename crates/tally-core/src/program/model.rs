@@ -1,0 +1,180 @@
+//! The compiled program: the document checked and turned into lookups the edge uses.
+
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+use url::Url;
+
+use super::document::{CreditGroup, ProgramDocument, UniqueUrlState};
+use crate::click::OwnerKind;
+use crate::ids::{AdId, PartnerId, ProgramId};
+use crate::landing::{PermittedDomains, TrackingTemplate};
+
+/// A program ready for use. Built only by [`Program::compile`], so it is always valid.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub(super) document: ProgramDocument,
+    pub(super) default_landing_page: Url,
+    pub(super) permitted_domains: PermittedDomains,
+    pub(super) tracking_template: TrackingTemplate,
+    pub(super) click_session: SignedDuration,
+    pub(super) tracking_domains: Vec<String>,
+    pub(super) owners: HashMap<PartnerId, Owner>,
+    pub(super) ads: HashMap<AdId, Ad>,
+    pub(super) contracts: HashMap<PartnerId, Vec<Validity>>,
+    pub(super) vanity_links: Vec<VanityLink>,
+    pub(super) unique_urls: Vec<UniqueUrl>,
+}
+
+/// A partner or media source, as the edge needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Its id.
+    pub id: PartnerId,
+    /// Partner or media source.
+    pub kind: OwnerKind,
+    /// Display name.
+    pub name: String,
+    /// Credit group.
+    pub credit_group: CreditGroup,
+    /// False for an inactive partner.
+    pub active: bool,
+}
+
+/// An ad, as the edge needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ad {
+    /// Its id.
+    pub id: AdId,
+    /// Its own landing page.
+    pub landing_page: Option<Url>,
+    /// Its deep-link switch, overriding the program's.
+    pub deep_linking: Option<bool>,
+}
+
+/// A contract's time span: from `start`, until `end` (exclusive) if set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// First instant in force.
+    pub start: Timestamp,
+    /// First instant no longer in force.
+    pub end: Option<Timestamp>,
+}
+
+impl Validity {
+    /// Whether the span covers the instant.
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.start <= at && self.end.is_none_or(|end| at < end)
+    }
+}
+
+/// A vanity link with its path normalised for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VanityLink {
+    /// Lower case, without leading or trailing `/`.
+    pub path_key: String,
+    /// The partner or media source.
+    pub owner: PartnerId,
+    /// The ad, if any.
+    pub ad: Option<AdId>,
+    /// Where it lands, if set.
+    pub deep_link: Option<Url>,
+    /// Preset sub ids.
+    pub sub_ids: [Option<String>; 3],
+    /// Preset shared id.
+    pub shared_id: Option<String>,
+}
+
+/// A unique URL with its host and path normalised for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueUrl {
+    /// ASCII lower-case host.
+    pub host: String,
+    /// Lower-case path without trailing `/` (empty for the root).
+    pub path_key: String,
+    /// The partner it is assigned to.
+    pub owner: Option<PartnerId>,
+    /// Where it lands, if set.
+    pub landing_page: Option<Url>,
+    /// Its state.
+    pub state: UniqueUrlState,
+}
+
+/// Normalises a request or configured path for vanity and unique-URL matching: people
+/// type these from print and audio, so case and a trailing slash do not matter.
+pub fn path_key(path: &str) -> String {
+    path.trim_matches('/').to_lowercase()
+}
+
+impl Program {
+    /// The program id.
+    pub fn id(&self) -> ProgramId {
+        self.document.program.id
+    }
+
+    /// The document it was compiled from, in canonical form.
+    pub fn document(&self) -> &ProgramDocument {
+        &self.document
+    }
+
+    /// The landing page used when nothing more specific applies.
+    pub fn default_landing_page(&self) -> &Url {
+        &self.default_landing_page
+    }
+
+    /// Whether the program allows deep links at all.
+    pub fn deep_linking(&self) -> bool {
+        self.document.program.deep_linking
+    }
+
+    /// Hosts deep links may point to.
+    pub fn permitted_domains(&self) -> &PermittedDomains {
+        &self.permitted_domains
+    }
+
+    /// The query appended to landing pages.
+    pub fn tracking_template(&self) -> &TrackingTemplate {
+        &self.tracking_template
+    }
+
+    /// The rolling click session.
+    pub fn click_session(&self) -> SignedDuration {
+        self.click_session
+    }
+
+    /// Normalised tracking domains.
+    pub fn tracking_domains(&self) -> &[String] {
+        &self.tracking_domains
+    }
+
+    /// A partner or media source by id.
+    pub fn owner(&self, id: PartnerId) -> Option<&Owner> {
+        self.owners.get(&id)
+    }
+
+    /// An ad by id.
+    pub fn ad(&self, id: AdId) -> Option<&Ad> {
+        self.ads.get(&id)
+    }
+
+    /// Vanity links.
+    pub fn vanity_links(&self) -> &[VanityLink] {
+        &self.vanity_links
+    }
+
+    /// Unique URLs.
+    pub fn unique_urls(&self) -> &[UniqueUrl] {
+        &self.unique_urls
+    }
+
+    /// Whether a touch of this owner at this instant can earn credit: media sources
+    /// always take part; a partner must be active and have a contract in force.
+    pub fn is_creditable(&self, owner: &Owner, at: Timestamp) -> bool {
+        match owner.kind {
+            OwnerKind::MediaSource => true,
+            OwnerKind::Partner => {
+                owner.active && self.contracts.get(&owner.id).is_some_and(|spans| spans.iter().any(|span| span.covers(at)))
+            }
+        }
+    }
+}
