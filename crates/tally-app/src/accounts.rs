@@ -1,0 +1,154 @@
+//! Accounts, API tokens and the first-run bootstrap.
+
+use std::sync::Arc;
+
+use tally_core::ids::PartnerId;
+
+use crate::ports::{AccountRecord, ApiTokenRecord, Clock, Store, StoreError, UserRecord};
+use crate::secrets::{hash_password, random_token, token_hash, token_matches};
+
+/// A brand account's credentials for the compatible API, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountCredentials {
+    /// The account SID.
+    pub account_sid: String,
+    /// The auth token (only its hash is stored).
+    pub auth_token: String,
+}
+
+/// Who a bearer token acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenScope {
+    /// The account.
+    pub account_sid: String,
+    /// Set for partner tokens.
+    pub partner: Option<PartnerId>,
+}
+
+/// What the first start of an empty store created, to print once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstRun {
+    /// The dashboard administrator's login name.
+    pub admin_username: String,
+    /// Its password (only the Argon2 hash is stored).
+    pub admin_password: String,
+    /// The first brand account.
+    pub account: AccountCredentials,
+}
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Bad input from the caller.
+    #[error("{0}")]
+    Invalid(String),
+    /// The named account does not exist.
+    #[error("account {0:?} does not exist")]
+    UnknownAccount(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const TOKEN_PREFIX: &str = "tly_";
+const MAX_NAME_LEN: usize = 200;
+
+/// Creates accounts and tokens, and checks credentials.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Accounts {
+    /// Builds the service.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Accounts { store, clock }
+    }
+
+    /// Creates a brand account and returns its credentials.
+    pub async fn create_account(&self, name: &str) -> Result<AccountCredentials, AccountError> {
+        let name = checked_name(name)?;
+        let credentials = AccountCredentials { account_sid: format!("TA{}", random_token(1)), auth_token: random_token(2) };
+        let record = AccountRecord {
+            account_sid: credentials.account_sid.clone(),
+            name,
+            auth_token_hash: token_hash(&credentials.auth_token),
+            created_at: self.clock.now(),
+        };
+        self.store.insert_account(&record).await?;
+        Ok(credentials)
+    }
+
+    /// Creates a bearer token for an account, optionally scoped to one partner.
+    /// Returns the token; only the hash of its secret part is stored.
+    pub async fn create_token(&self, account_sid: &str, partner: Option<PartnerId>, name: Option<&str>) -> Result<String, AccountError> {
+        if self.store.account(account_sid).await?.is_none() {
+            return Err(AccountError::UnknownAccount(account_sid.to_owned()));
+        }
+        let name = checked_name(name.unwrap_or(if partner.is_some() { "partner token" } else { "brand token" }))?;
+        let token_id = random_token(1);
+        let secret = random_token(1);
+        let record = ApiTokenRecord {
+            token_id: token_id.clone(),
+            account_sid: account_sid.to_owned(),
+            partner,
+            name,
+            secret_hash: token_hash(&secret),
+            created_at: self.clock.now(),
+        };
+        self.store.insert_api_token(&record).await?;
+        Ok(format!("{TOKEN_PREFIX}{token_id}_{secret}"))
+    }
+
+    /// Checks a bearer token; `None` if it is unknown or wrong.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Option<TokenScope>, StoreError> {
+        let Some((token_id, secret)) = token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.split_once('_')) else {
+            return Ok(None);
+        };
+        if token_id.len() > 64 || secret.len() > 64 {
+            return Ok(None);
+        }
+        let Some(record) = self.store.api_token(token_id).await? else { return Ok(None) };
+        Ok(token_matches(secret, &record.secret_hash)
+            .then_some(TokenScope { account_sid: record.account_sid, partner: record.partner }))
+    }
+
+    /// Checks an account SID and auth token (HTTP Basic on the compatible API).
+    pub async fn authenticate_account(&self, account_sid: &str, auth_token: &str) -> Result<bool, StoreError> {
+        if account_sid.len() > 64 || auth_token.len() > 128 {
+            return Ok(false);
+        }
+        let Some(record) = self.store.account(account_sid).await? else { return Ok(false) };
+        Ok(token_matches(auth_token, &record.auth_token_hash))
+    }
+
+    /// On an empty store, creates the dashboard administrator and a first brand account
+    /// and returns their secrets to print once. On any later start, returns `None`.
+    pub async fn bootstrap(&self) -> Result<Option<FirstRun>, AccountError> {
+        if self.store.user("admin").await?.is_some() || self.store.count_accounts().await? > 0 {
+            return Ok(None);
+        }
+        let admin_password = random_token(1);
+        let password_hash = hash_password(&admin_password).map_err(AccountError::Invalid)?;
+        let account = self.create_account("My brand").await?;
+        let admin = UserRecord {
+            username: "admin".to_owned(),
+            password_hash,
+            role: "admin".to_owned(),
+            account_sid: Some(account.account_sid.clone()),
+            partner: None,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_user(&admin).await?;
+        Ok(Some(FirstRun { admin_username: admin.username, admin_password, account }))
+    }
+}
+
+fn checked_name(name: &str) -> Result<String, AccountError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME_LEN || trimmed.chars().any(char::is_control) {
+        return Err(AccountError::Invalid(format!("a name is 1 to {MAX_NAME_LEN} printable characters")));
+    }
+    Ok(trimmed.to_owned())
+}

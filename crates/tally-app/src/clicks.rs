@@ -1,0 +1,234 @@
+//! The click export (SPEC §2): a program's clicks in a time range, page by page, as
+//! JSON or CSV. Sub ids belong to the partner: only partner viewers see them.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tally_core::click::Click;
+use tally_core::ids::{PartnerId, ProgramId};
+
+use crate::catalog::CatalogHandle;
+use crate::ports::{ClickCursor, ClickQuery, Store, StoreResult};
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    /// The operator on the command line: every click, no sub ids.
+    Operator,
+    /// A brand: its programs' clicks, no sub ids.
+    Brand {
+        /// The brand's account.
+        account_sid: String,
+    },
+    /// A partner: its own clicks, with sub ids.
+    Partner {
+        /// The brand's account.
+        account_sid: String,
+        /// The partner.
+        partner: PartnerId,
+    },
+}
+
+impl Viewer {
+    fn sees_sub_ids(&self) -> bool {
+        matches!(self, Viewer::Partner { .. })
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A JSON array of objects.
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
+
+impl ExportFormat {
+    /// Parses `json` or `csv`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(Self::Json),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// Why an export cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// No such program for this viewer (another brand's program looks the same).
+    #[error("program {0} not found")]
+    NotFound(ProgramId),
+    /// `since` is not before `until`.
+    #[error("since must be before until")]
+    InvertedRange,
+}
+
+/// One exported click.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClickRow {
+    /// Click id.
+    pub click_id: String,
+    /// RFC 3339 time.
+    pub time: String,
+    /// Partner or media source id.
+    pub partner_id: u64,
+    /// `partner` or `media_source`.
+    pub partner_kind: &'static str,
+    /// Ad id.
+    pub ad_id: Option<u64>,
+    /// Link, vanity, unique_url, stat or impression.
+    pub source: &'static str,
+    /// Sub id 1 (partner viewers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_id1: Option<String>,
+    /// Sub id 2 (partner viewers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_id2: Option<String>,
+    /// Sub id 3 (partner viewers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_id3: Option<String>,
+    /// Shared id.
+    pub shared_id: Option<String>,
+    /// First click of its session.
+    pub unique: bool,
+    /// Automated client.
+    pub bot: bool,
+    /// Something in the link was dropped or refused.
+    pub malformed: bool,
+    /// Can earn credit.
+    pub creditable: bool,
+    /// Device type.
+    pub device: &'static str,
+    /// Operating system.
+    pub os: String,
+    /// Browser.
+    pub browser: String,
+}
+
+impl ClickRow {
+    fn new(click: Click, with_sub_ids: bool) -> ClickRow {
+        let [sub_id1, sub_id2, sub_id3] = if with_sub_ids { click.sub_ids } else { [None, None, None] };
+        ClickRow {
+            click_id: click.click_id.to_string(),
+            time: click.at.to_string(),
+            partner_id: click.owner.0,
+            partner_kind: click.owner_kind.as_str(),
+            ad_id: click.ad.map(|ad| ad.0),
+            source: click.source.as_str(),
+            sub_id1,
+            sub_id2,
+            sub_id3,
+            shared_id: click.shared_id,
+            unique: click.unique,
+            bot: click.bot,
+            malformed: click.malformed,
+            creditable: click.creditable,
+            device: click.device.as_str(),
+            os: click.os,
+            browser: click.browser,
+        }
+    }
+
+    /// The CSV header for a viewer.
+    pub fn csv_header(with_sub_ids: bool) -> String {
+        let sub_ids = if with_sub_ids { "sub_id1,sub_id2,sub_id3," } else { "" };
+        format!(
+            "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser\n"
+        )
+    }
+
+    /// The row as one CSV line (RFC 4180 quoting).
+    pub fn csv_line(&self, with_sub_ids: bool) -> String {
+        let mut fields: Vec<String> = vec![
+            self.click_id.clone(),
+            self.time.clone(),
+            self.partner_id.to_string(),
+            self.partner_kind.to_owned(),
+            self.ad_id.map(|id| id.to_string()).unwrap_or_default(),
+            self.source.to_owned(),
+        ];
+        if with_sub_ids {
+            fields.extend([&self.sub_id1, &self.sub_id2, &self.sub_id3].map(|value| value.clone().unwrap_or_default()));
+        }
+        fields.extend([
+            self.shared_id.clone().unwrap_or_default(),
+            self.unique.to_string(),
+            self.bot.to_string(),
+            self.malformed.to_string(),
+            self.creditable.to_string(),
+            self.device.to_owned(),
+            self.os.clone(),
+            self.browser.clone(),
+        ]);
+        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        // Writing to memory cannot fail.
+        let _ = writer.write_record(&fields);
+        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// An export in progress: pages of rows in (time, insertion) order.
+pub struct ClickExport {
+    store: Arc<dyn Store>,
+    query: ClickQuery,
+    after: Option<ClickCursor>,
+    with_sub_ids: bool,
+    finished: bool,
+}
+
+/// Rows read per store call.
+const PAGE_SIZE: u32 = 2_000;
+
+impl ClickExport {
+    /// Starts an export for a viewer, after checking it may see the program.
+    pub fn start(
+        store: Arc<dyn Store>,
+        catalog: &CatalogHandle,
+        viewer: &Viewer,
+        program: ProgramId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<ClickExport, ExportError> {
+        if since >= until {
+            return Err(ExportError::InvertedRange);
+        }
+        let visible = match viewer {
+            Viewer::Operator => true,
+            Viewer::Brand { account_sid } | Viewer::Partner { account_sid, .. } => {
+                catalog.get().program(program).is_some_and(|entry| &entry.account_sid == account_sid)
+            }
+        };
+        if !visible {
+            return Err(ExportError::NotFound(program));
+        }
+        let owner = match viewer {
+            Viewer::Partner { partner, .. } => Some(*partner),
+            _ => None,
+        };
+        let query = ClickQuery { program, since, until, owner };
+        Ok(ClickExport { store, query, after: None, with_sub_ids: viewer.sees_sub_ids(), finished: false })
+    }
+
+    /// Whether rows carry sub ids.
+    pub fn with_sub_ids(&self) -> bool {
+        self.with_sub_ids
+    }
+
+    /// The next page of rows; `None` when the export is complete.
+    pub async fn next_page(&mut self) -> StoreResult<Option<Vec<ClickRow>>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let page = self.store.clicks_page(&self.query, self.after, PAGE_SIZE).await?;
+        self.finished = page.len() < PAGE_SIZE as usize;
+        self.after = page.last().map(|stored| stored.cursor).or(self.after);
+        if page.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(page.into_iter().map(|stored| ClickRow::new(stored.click, self.with_sub_ids)).collect()))
+    }
+}

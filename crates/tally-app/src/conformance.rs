@@ -1,0 +1,225 @@
+//! The storage conformance suite: every [`Store`] implementation must pass it.
+//!
+//! An adapter instantiates it with [`store_conformance_tests!`](crate::store_conformance_tests),
+//! giving an async function that returns a fresh, empty store (or `None` when its
+//! database is not available here, in which case each test says loudly that it skipped).
+
+use std::any::Any;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tally_core::click::{Click, DeviceType, OwnerKind, TouchSource};
+use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
+
+use crate::ports::{AccountRecord, ApiTokenRecord, ClickQuery, SaveOutcome, Store, StoreError, UserRecord};
+
+/// A fresh store for one test, with whatever must live as long as it (a temporary
+/// directory, a database to drop).
+pub struct TestStore {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    /// Dropped after the test.
+    pub guard: Box<dyn Any + Send>,
+}
+
+/// Runs every conformance test against stores made by `$make_store`, an async function
+/// returning `Option<TestStore>`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make_store:path) => {
+        $crate::store_conformance_tests!(@each $make_store;
+            settings_keep_the_first_value_written,
+            accounts_are_found_by_sid_and_unique,
+            api_tokens_keep_their_partner_scope,
+            users_are_unique_by_name,
+            programs_are_created_updated_and_left_unchanged,
+            programs_belong_to_one_account,
+            clicks_round_trip_every_field,
+            clicks_are_paged_in_time_order_within_the_range,
+            clicks_can_be_filtered_by_partner,
+            a_large_batch_is_stored_whole
+        );
+    };
+    (@each $make_store:path; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                match $make_store().await {
+                    Some(test_store) => {
+                        $crate::conformance::$name(test_store.store.clone()).await;
+                        drop(test_store);
+                    }
+                    None => eprintln!("SKIPPED {}: this backend's database is not available here", stringify!($name)),
+                }
+            }
+        )*
+    };
+}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_767_225_600 + seconds).expect("valid test time")
+}
+
+/// A click with every optional field set, distinguishable by `n`.
+pub fn sample_click(n: u64, time: Timestamp) -> Click {
+    Click {
+        click_id: ClickId::generate(time.as_millisecond() as u64, u128::from(n)),
+        at: time,
+        program: ProgramId(1),
+        owner: PartnerId(10 + n % 3),
+        owner_kind: if n % 5 == 4 { OwnerKind::MediaSource } else { OwnerKind::Partner },
+        ad: if n % 2 == 0 { Some(AdId(7)) } else { None },
+        source: TouchSource::ALL[(n % 5) as usize],
+        visitor: VisitorId::generate(u128::from(n) * 31),
+        ip_hash: Some(format!("{n:032x}")),
+        country: if n % 2 == 0 { Some("US".into()) } else { None },
+        user_agent: format!("Mozilla/5.0 agent {n} é"),
+        device: DeviceType::ALL[(n % 5) as usize],
+        os: "iOS".into(),
+        browser: "Safari".into(),
+        referrer_url: Some(format!("https://blog.test/post/{n}")),
+        referrer_domain: Some("blog.test".into()),
+        landing_page: format!("https://acme.test/?irclickid=x{n}"),
+        sub_ids: [Some(format!("s1-{n}")), None, Some("ünï".into())],
+        shared_id: if n % 3 == 0 { None } else { Some(format!("shared{n}")) },
+        unique: n % 2 == 0,
+        bot: n % 3 == 0,
+        malformed: n % 4 == 0,
+        creditable: n % 5 != 1,
+    }
+}
+
+fn account(sid: &str) -> AccountRecord {
+    AccountRecord { account_sid: sid.into(), name: "Acme".into(), auth_token_hash: "hash".into(), created_at: at(0) }
+}
+
+/// `setting_or_insert` keeps the first value, so racing nodes agree on secrets.
+pub async fn settings_keep_the_first_value_written(store: Arc<dyn Store>) {
+    assert_eq!(store.setting("key").await.unwrap(), None);
+    assert_eq!(store.setting_or_insert("key", "first", at(0)).await.unwrap(), "first");
+    assert_eq!(store.setting_or_insert("key", "second", at(1)).await.unwrap(), "first");
+    assert_eq!(store.setting("key").await.unwrap().as_deref(), Some("first"));
+}
+
+/// Accounts are found by SID; a second account with the same SID is a conflict.
+pub async fn accounts_are_found_by_sid_and_unique(store: Arc<dyn Store>) {
+    assert_eq!(store.count_accounts().await.unwrap(), 0);
+    store.insert_account(&account("TA1")).await.unwrap();
+    assert_eq!(store.account("TA1").await.unwrap(), Some(account("TA1")));
+    assert_eq!(store.account("TA2").await.unwrap(), None);
+    assert!(matches!(store.insert_account(&account("TA1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+/// API tokens are found by id with their partner scope.
+pub async fn api_tokens_keep_their_partner_scope(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let brand = ApiTokenRecord {
+        token_id: "tok1".into(),
+        account_sid: "TA1".into(),
+        partner: None,
+        name: "ci".into(),
+        secret_hash: "h1".into(),
+        created_at: at(5),
+    };
+    let partner = ApiTokenRecord { token_id: "tok2".into(), partner: Some(PartnerId(42)), ..brand.clone() };
+    store.insert_api_token(&brand).await.unwrap();
+    store.insert_api_token(&partner).await.unwrap();
+    assert_eq!(store.api_token("tok1").await.unwrap(), Some(brand));
+    assert_eq!(store.api_token("tok2").await.unwrap(), Some(partner));
+    assert_eq!(store.api_token("nope").await.unwrap(), None);
+}
+
+/// Dashboard users are unique by name.
+pub async fn users_are_unique_by_name(store: Arc<dyn Store>) {
+    let user = UserRecord {
+        username: "admin".into(),
+        password_hash: "$argon2id$...".into(),
+        role: "admin".into(),
+        account_sid: None,
+        partner: Some(PartnerId(3)),
+        created_at: at(1),
+    };
+    store.insert_user(&user).await.unwrap();
+    assert_eq!(store.user("admin").await.unwrap(), Some(user.clone()));
+    assert!(matches!(store.insert_user(&user).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.user("other").await.unwrap(), None);
+}
+
+/// Saving the same document again changes nothing; a changed one bumps the revision.
+pub async fn programs_are_created_updated_and_left_unchanged(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let empty = store.programs_fingerprint().await.unwrap();
+    assert_eq!(store.save_program("TA1", ProgramId(5), "{\"v\":1}", at(1)).await.unwrap(), SaveOutcome::Created);
+    let created = store.programs_fingerprint().await.unwrap();
+    assert_ne!(created, empty);
+    assert_eq!(store.save_program("TA1", ProgramId(5), "{\"v\":1}", at(2)).await.unwrap(), SaveOutcome::Unchanged(1));
+    assert_eq!(store.programs_fingerprint().await.unwrap(), created);
+    assert_eq!(store.save_program("TA1", ProgramId(5), "{\"v\":2}", at(3)).await.unwrap(), SaveOutcome::Updated(2));
+    assert_ne!(store.programs_fingerprint().await.unwrap(), created);
+    let stored = store.program(ProgramId(5)).await.unwrap().expect("stored program");
+    assert_eq!((stored.revision, stored.document.as_str(), stored.updated_at), (2, "{\"v\":2}", at(3)));
+    assert_eq!(store.programs().await.unwrap(), vec![stored]);
+    assert_eq!(store.program(ProgramId(6)).await.unwrap(), None);
+}
+
+/// A program id owned by one account cannot be saved by another.
+pub async fn programs_belong_to_one_account(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    store.insert_account(&account("TA2")).await.unwrap();
+    store.save_program("TA1", ProgramId(5), "{}", at(1)).await.unwrap();
+    assert!(matches!(store.save_program("TA2", ProgramId(5), "{\"x\":1}", at(2)).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.program(ProgramId(5)).await.unwrap().map(|p| p.document), Some("{}".into()));
+}
+
+fn whole_range() -> ClickQuery {
+    ClickQuery { program: ProgramId(1), since: at(-1_000_000), until: at(1_000_000), owner: None }
+}
+
+/// Every field of a click reads back as written.
+pub async fn clicks_round_trip_every_field(store: Arc<dyn Store>) {
+    let clicks: Vec<Click> = (0..10).map(|n| sample_click(n, at(n as i64))).collect();
+    store.append_clicks(&clicks).await.unwrap();
+    store.append_clicks(&[]).await.unwrap();
+    let read: Vec<Click> = store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
+    assert_eq!(read, clicks);
+    assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 10);
+    assert_eq!(store.count_clicks(ProgramId(2)).await.unwrap(), 0);
+}
+
+/// Pages continue after their cursor, in time order, `since` inclusive, `until` exclusive.
+pub async fn clicks_are_paged_in_time_order_within_the_range(store: Arc<dyn Store>) {
+    // Written out of time order, two in the same microsecond.
+    let times = [5, 1, 3, 3, 9, 7, 2];
+    let clicks: Vec<Click> = times.iter().enumerate().map(|(n, t)| sample_click(n as u64, at(*t))).collect();
+    store.append_clicks(&clicks[..4]).await.unwrap();
+    store.append_clicks(&clicks[4..]).await.unwrap();
+    let query = ClickQuery { since: at(2), until: at(9), ..whole_range() };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.clicks_page(&query, after, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|stored| stored.cursor);
+        seen.extend(page.into_iter().map(|stored| stored.click.at.as_second() - at(0).as_second()));
+    }
+    assert_eq!(seen, vec![2, 3, 3, 5, 7]);
+}
+
+/// A partner's export holds only its clicks.
+pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
+    let clicks: Vec<Click> = (0..9).map(|n| sample_click(n, at(n as i64))).collect();
+    store.append_clicks(&clicks).await.unwrap();
+    let query = ClickQuery { owner: Some(PartnerId(11)), ..whole_range() };
+    let owners: Vec<u64> = store.clicks_page(&query, None, 100).await.unwrap().iter().map(|s| s.click.owner.0).collect();
+    assert_eq!(owners, vec![11, 11, 11]);
+}
+
+/// A batch of thousands is one call and fully stored.
+pub async fn a_large_batch_is_stored_whole(store: Arc<dyn Store>) {
+    let clicks: Vec<Click> = (0..5_000).map(|n| sample_click(n, at((n / 10) as i64))).collect();
+    store.append_clicks(&clicks).await.unwrap();
+    assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 5_000);
+}

@@ -1,0 +1,17 @@
+//! Tally's use cases, and the ports they need from the outside world.
+//!
+//! A use case loads what it needs, asks `tally-core` to decide, and makes one call to
+//! the [`ports::Store`]. Adapters (SQLite, PostgreSQL, HTTP) depend on this crate, never
+//! the other way round; the [`conformance`] suite is what every storage adapter must pass.
+#![deny(missing_docs)]
+
+pub mod accounts;
+pub mod catalog;
+pub mod clicks;
+pub mod conformance;
+pub mod metrics;
+pub mod ports;
+pub mod programs;
+pub mod recorder;
+pub mod secrets;
+pub mod visits;

@@ -1,0 +1,75 @@
+//! Operational metrics, rendered in the Prometheus text format at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of the redirect counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// What the edge answered.
+    pub outcome: &'static str,
+}
+
+/// Labels of the click counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// Link, vanity, unique URL or impression.
+    pub source: &'static str,
+}
+
+/// Every metric Tally exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Clicks and impressions durably recorded, by source.
+    pub clicks_recorded: Family<SourceLabel, Counter>,
+    /// Edge answers by outcome (`redirect`, `deep_link`, `impression`, `not_found`,
+    /// `not_live`, `unavailable`).
+    pub edge_answers: Family<OutcomeLabel, Counter>,
+    /// Clicks per committed batch.
+    pub click_batch_size: Histogram,
+    /// Seconds to commit one batch.
+    pub click_commit_seconds: Histogram,
+    /// Batches that failed to commit (their requests were answered 503).
+    pub click_batch_failures: Counter,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("tally");
+        let clicks_recorded = Family::<SourceLabel, Counter>::default();
+        let edge_answers = Family::<OutcomeLabel, Counter>::default();
+        let click_batch_size = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]);
+        let click_commit_seconds =
+            Histogram::new([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]);
+        let click_batch_failures = Counter::default();
+        registry.register("clicks_recorded", "Clicks and impressions durably recorded", clicks_recorded.clone());
+        registry.register("edge_answers", "Tracking edge answers by outcome", edge_answers.clone());
+        registry.register("click_batch_size", "Clicks per committed batch", click_batch_size.clone());
+        registry.register("click_commit_seconds", "Time to commit one batch of clicks", click_commit_seconds.clone());
+        registry.register("click_batch_failures", "Click batches that failed to commit", click_batch_failures.clone());
+        Metrics { registry, clicks_recorded, edge_answers, click_batch_size, click_commit_seconds, click_batch_failures }
+    }
+
+    /// Counts one edge answer.
+    pub fn answer(&self, outcome: &'static str) {
+        self.edge_answers.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

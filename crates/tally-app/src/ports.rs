@@ -1,0 +1,227 @@
+//! Ports: what the use cases need from storage and from the clock.
+//!
+//! One [`Store`] trait with plain data records, so that a second backend is a second
+//! implementation behind the same [`crate::conformance`] suite, not a rewrite.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tally_core::click::Click;
+use tally_core::ids::{PartnerId, ProgramId};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the message names it.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store cannot be reached or refused the operation; retrying may help.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back (a bug or a damaged store).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A brand account: the compatible API's account SID and hashed auth token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Public account SID.
+    pub account_sid: String,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 (hex) of the auth token.
+    pub auth_token_hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A bearer token of the native API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    /// Public part of the token, used to look it up.
+    pub token_id: String,
+    /// The account it acts for.
+    pub account_sid: String,
+    /// Set when the token acts for one partner only.
+    pub partner: Option<PartnerId>,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 (hex) of the secret part.
+    pub secret_hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A dashboard login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// `admin`, `brand` or `partner`.
+    pub role: String,
+    /// The account a brand or partner user belongs to.
+    pub account_sid: Option<String>,
+    /// The partner a partner user acts for.
+    pub partner: Option<PartnerId>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A program document as stored: canonical JSON plus bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredProgram {
+    /// The program id.
+    pub program_id: ProgramId,
+    /// The owning account.
+    pub account_sid: String,
+    /// Increases by one with every change.
+    pub revision: i64,
+    /// The canonical document.
+    pub document: String,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// What saving a program document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// A new program, at revision 1.
+    Created,
+    /// The document changed; the new revision.
+    Updated(i64),
+    /// The same document was already stored.
+    Unchanged(i64),
+}
+
+/// Which clicks to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickQuery {
+    /// The program.
+    pub program: ProgramId,
+    /// From this instant (inclusive).
+    pub since: Timestamp,
+    /// Until this instant (exclusive).
+    pub until: Timestamp,
+    /// Only this partner's clicks.
+    pub owner: Option<PartnerId>,
+}
+
+/// Where a page of clicks ends, to continue after it: clicks are read in
+/// (time, insertion) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClickCursor {
+    /// Time of the last click read.
+    pub at: Timestamp,
+    /// Store-assigned insertion sequence of the last click read.
+    pub seq: i64,
+}
+
+/// A stored click with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClick {
+    /// Where this click sits in the read order.
+    pub cursor: ClickCursor,
+    /// The click.
+    pub click: Click,
+}
+
+/// Fingerprint of all stored programs: changes whenever any program changes, so that a
+/// node can notice changes made by another node or by the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProgramsFingerprint {
+    /// Number of programs.
+    pub count: i64,
+    /// Sum of their revisions (revisions only grow).
+    pub revisions: i64,
+}
+
+/// Everything Tally keeps.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Reads a setting.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores a setting unless one exists, and returns the value that is stored, so
+    /// that nodes racing to create a secret all end up with the same one.
+    async fn setting_or_insert(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<String>;
+
+    /// Creates an account; a taken SID is a conflict.
+    async fn insert_account(&self, account: &AccountRecord) -> StoreResult<()>;
+    /// Finds an account.
+    async fn account(&self, account_sid: &str) -> StoreResult<Option<AccountRecord>>;
+    /// Counts accounts.
+    async fn count_accounts(&self) -> StoreResult<i64>;
+
+    /// Creates an API token.
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()>;
+    /// Finds an API token by its public id.
+    async fn api_token(&self, token_id: &str) -> StoreResult<Option<ApiTokenRecord>>;
+
+    /// Creates a dashboard user; a taken name is a conflict.
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Finds a dashboard user.
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Saves a program's canonical document for an account, in one transaction. A
+    /// program owned by another account is a conflict.
+    async fn save_program(&self, account_sid: &str, program_id: ProgramId, document: &str, now: Timestamp) -> StoreResult<SaveOutcome>;
+    /// Loads one program.
+    async fn program(&self, program_id: ProgramId) -> StoreResult<Option<StoredProgram>>;
+    /// Loads all programs.
+    async fn programs(&self) -> StoreResult<Vec<StoredProgram>>;
+    /// The programs' fingerprint.
+    async fn programs_fingerprint(&self) -> StoreResult<ProgramsFingerprint>;
+
+    /// Stores a batch of clicks durably, in one transaction: when this returns `Ok`,
+    /// every click survives a crash.
+    async fn append_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
+    /// Reads up to `limit` clicks after `after`, in (time, insertion) order.
+    async fn clicks_page(&self, query: &ClickQuery, after: Option<ClickCursor>, limit: u32) -> StoreResult<Vec<StoredClick>>;
+    /// Counts a program's clicks.
+    async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64>;
+}
+
+/// The current time. Use cases read it through this port so tests can set it.
+pub trait Clock: Send + Sync + 'static {
+    /// Now, as a UTC instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that stands still until told to move, for tests.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<Timestamp>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: Timestamp) -> Self {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+
+    /// Moves the clock.
+    pub fn set(&self, at: Timestamp) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,188 @@
+//! The click edge's use case: resolve the address, let the core plan the visit, store
+//! the click durably, then answer.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tally_core::ids::{AdId, ClickId, VisitorId};
+use tally_core::program::{Owner, Program};
+use tally_core::link_query::LinkQuery;
+use tally_core::session::SessionJar;
+use tally_core::visit::{VisitRequest, VisitTarget, plan_visit};
+
+use crate::catalog::{Catalog, CatalogHandle, HostRoute};
+use crate::metrics::Metrics;
+use crate::ports::Clock;
+use crate::recorder::{ClickRecorder, RecordError};
+use crate::secrets::{Keyed, random_u128};
+
+/// How the request addressed Tally.
+#[derive(Debug, Clone, Copy)]
+pub enum VisitAddress<'a> {
+    /// `/c/{owner}/{ad}/{program}`, ids as sent.
+    Link {
+        /// Partner or media source id.
+        owner: &'a str,
+        /// Ad id.
+        ad: &'a str,
+        /// Program id.
+        program: &'a str,
+    },
+    /// `/i/{owner}/{ad}/{program}`.
+    Impression {
+        /// Partner or media source id.
+        owner: &'a str,
+        /// Ad id.
+        ad: &'a str,
+        /// Program id.
+        program: &'a str,
+    },
+    /// Any other path, matched by host: vanity links and unique URLs.
+    Host {
+        /// The `Host` header without port.
+        host: &'a str,
+        /// The request path.
+        path: &'a str,
+    },
+}
+
+/// Everything the edge learned from the request.
+#[derive(Debug, Clone)]
+pub struct VisitInput<'a> {
+    /// The address.
+    pub address: VisitAddress<'a>,
+    /// The raw query string, still encoded.
+    pub raw_query: &'a str,
+    /// The user agent, empty if absent or unreadable.
+    pub user_agent: &'a str,
+    /// The referrer.
+    pub referrer: Option<&'a str>,
+    /// The client address.
+    pub client_ip: Option<IpAddr>,
+    /// The visitor id from the browser's cookie, if it sent a valid one.
+    pub visitor: Option<VisitorId>,
+    /// The browser's click sessions, from its (verified) cookie.
+    pub sessions: SessionJar,
+}
+
+/// What to answer.
+#[derive(Debug)]
+pub enum VisitOutcome {
+    /// Redirect, after the click was stored.
+    Redirect {
+        /// Where to.
+        location: String,
+        /// The visitor id to keep in the browser.
+        visitor: VisitorId,
+        /// The click sessions to keep in the browser.
+        sessions: SessionJar,
+    },
+    /// Answer the impression pixel, after the impression was stored.
+    Pixel {
+        /// The visitor id to keep in the browser.
+        visitor: VisitorId,
+        /// The click sessions to keep in the browser.
+        sessions: SessionJar,
+    },
+    /// Redirect without recording anything (a unique URL that is not live).
+    Land {
+        /// Where to.
+        location: String,
+    },
+    /// Unknown link.
+    NotFound,
+    /// The click could not be stored.
+    Unavailable(RecordError),
+}
+
+/// The click edge.
+#[derive(Clone)]
+pub struct Visits {
+    catalog: Arc<CatalogHandle>,
+    recorder: ClickRecorder,
+    clock: Arc<dyn Clock>,
+    keyed: Keyed,
+    metrics: Arc<Metrics>,
+}
+
+impl Visits {
+    /// Builds the use case.
+    pub fn new(catalog: Arc<CatalogHandle>, recorder: ClickRecorder, clock: Arc<dyn Clock>, keyed: Keyed, metrics: Arc<Metrics>) -> Self {
+        Visits { catalog, recorder, clock, keyed, metrics }
+    }
+
+    /// Handles one visit.
+    pub async fn visit(&self, input: VisitInput<'_>) -> VisitOutcome {
+        let outcome = self.plan_and_record(input).await;
+        self.metrics.answer(match &outcome {
+            VisitOutcome::Redirect { .. } => "redirect",
+            VisitOutcome::Pixel { .. } => "impression",
+            VisitOutcome::Land { .. } => "not_live",
+            VisitOutcome::NotFound => "not_found",
+            VisitOutcome::Unavailable(_) => "unavailable",
+        });
+        outcome
+    }
+
+    async fn plan_and_record(&self, input: VisitInput<'_>) -> VisitOutcome {
+        let catalog = self.catalog.get();
+        let now = self.clock.now();
+        let Some((program, target)) = locate(&catalog, input.address) else {
+            return VisitOutcome::NotFound;
+        };
+        let query = LinkQuery::parse(input.raw_query);
+        let visitor = input.visitor.unwrap_or_else(|| VisitorId::generate(random_u128()));
+        let request = VisitRequest {
+            now,
+            query: &query,
+            user_agent: input.user_agent,
+            referrer: input.referrer,
+            ip_hash: input.client_ip.map(|address| self.keyed.ip_hash(&address)),
+            visitor: visitor.clone(),
+            fresh_click_id: ClickId::generate(now.as_millisecond().max(0) as u64, random_u128()),
+        };
+        let mut sessions = input.sessions;
+        let plan = plan_visit(program, target, &request, &mut sessions);
+        let Some(click) = plan.click else {
+            return VisitOutcome::Land { location: plan.location.unwrap_or_else(|| program.default_landing_page().to_string()) };
+        };
+        if let Err(error) = self.recorder.record(click).await {
+            return VisitOutcome::Unavailable(error);
+        }
+        match plan.location {
+            Some(location) => VisitOutcome::Redirect { location, visitor, sessions },
+            None => VisitOutcome::Pixel { visitor, sessions },
+        }
+    }
+}
+
+/// Finds the program and what in it the address names. Ids that are not numbers in
+/// range, and anything the program does not know, make the link unknown.
+fn locate<'c>(catalog: &'c Catalog, address: VisitAddress<'_>) -> Option<(&'c Program, VisitTarget<'c>)> {
+    let link = |owner: &str, ad: &str, program: &str| -> Option<(&'c Program, &'c Owner, AdId)> {
+        let program = &catalog.program(program.parse().ok()?)?.program;
+        let owner = program.owner(owner.parse().ok()?)?;
+        let ad = program.ad(ad.parse().ok()?)?.id;
+        Some((program, owner, ad))
+    };
+    match address {
+        VisitAddress::Link { owner, ad, program } => {
+            let (program, owner, ad) = link(owner, ad, program)?;
+            Some((program, VisitTarget::Link { owner, ad }))
+        }
+        VisitAddress::Impression { owner, ad, program } => {
+            let (program, owner, ad) = link(owner, ad, program)?;
+            Some((program, VisitTarget::Impression { owner, ad }))
+        }
+        VisitAddress::Host { host, path } => match catalog.route(host, path)? {
+            HostRoute::Vanity(id, index) => {
+                let program = &catalog.program(id)?.program;
+                Some((program, VisitTarget::Vanity(program.vanity_links().get(index)?)))
+            }
+            HostRoute::UniqueUrl(id, index) => {
+                let program = &catalog.program(id)?.program;
+                Some((program, VisitTarget::UniqueUrl(program.unique_urls().get(index)?)))
+            }
+        },
+    }
+}

@@ -1,0 +1,413 @@
+//! [`SqliteStore`]: the Store port on SQLite.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use tally_app::ports::{
+    AccountRecord, ApiTokenRecord, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store, StoreError,
+    StoreResult, StoredClick, StoredProgram, UserRecord,
+};
+use tally_core::click::Click;
+use tally_core::ids::{PartnerId, ProgramId};
+use tokio::sync::oneshot;
+
+use crate::connection::{SqliteOptions, open_connection};
+use crate::migrate::{MigrateError, migrate};
+use crate::rows::{CLICK_COLUMNS, id_from_sql, id_to_sql, insert_clicks, micros, stored_click, timestamp};
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file could not be opened or is not a SQLite database.
+    #[error("cannot open sqlite database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The writer thread could not be started.
+    #[error("cannot start the sqlite writer: {0}")]
+    Thread(std::io::Error),
+    /// The schema could not be brought up to date.
+    #[error("sqlite database {path}: {source}")]
+    Migrate {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: MigrateError,
+    },
+}
+
+type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Tally's store on one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::Sender<WriteJob>,
+    readers: Arc<ReaderPool>,
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    options: SqliteOptions,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database, and starts its writer.
+    pub fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore, OpenError> {
+        let open_error = |source| OpenError::Open { path: path.to_owned(), source };
+        let mut connection = open_connection(path, options, false).map_err(open_error)?;
+        migrate(&mut connection).map_err(|source| match source {
+            MigrateError::Sqlite(source) => open_error(source),
+            source => OpenError::Migrate { path: path.to_owned(), source },
+        })?;
+        let (writer, jobs) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                // Runs until every store handle is dropped; each job answers its caller.
+                for job in jobs {
+                    job(&mut connection);
+                }
+            })
+            .map_err(OpenError::Thread)?;
+        let readers = Arc::new(ReaderPool { path: path.to_owned(), options, idle: Mutex::new(Vec::new()) });
+        Ok(SqliteStore { writer, readers })
+    }
+
+    /// Runs a closure on the writer connection, in order with every other write.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: WriteJob = Box::new(move |connection| {
+            let _ = answer.send(work(connection));
+        });
+        self.writer.send(job).map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?;
+        answered.await.map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?.map_err(store_error)
+    }
+
+    /// Runs a closure on a pooled read connection, off the async threads.
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let connection = readers.take()?;
+            let result = work(&connection);
+            readers.give_back(connection);
+            result
+        })
+        .await
+        .map_err(|error| StoreError::Unavailable(format!("read task failed: {error}")))?
+        .map_err(store_error)
+    }
+}
+
+impl ReaderPool {
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        match idle {
+            Some(connection) => Ok(connection),
+            None => open_connection(&self.path, self.options, true),
+        }
+    }
+
+    fn give_back(&self, connection: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(connection);
+        }
+    }
+}
+
+fn store_error(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _) if failure.code == ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(error.to_string())
+        }
+        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => StoreError::Corrupt(error.to_string()),
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord {
+        account_sid: row.get(0)?,
+        name: row.get(1)?,
+        auth_token_hash: row.get(2)?,
+        created_at: timestamp(row.get(3)?)?,
+    })
+}
+
+fn program_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProgram> {
+    Ok(StoredProgram {
+        program_id: ProgramId(id_from_sql(row.get(0)?)),
+        account_sid: row.get(1)?,
+        revision: row.get(2)?,
+        document: row.get(3)?,
+        updated_at: timestamp(row.get(4)?)?,
+    })
+}
+
+const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|connection| connection.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_owned();
+        self.read(move |connection| {
+            connection.query_row("SELECT value FROM setting WHERE key = ?1", [key], |row| row.get(0)).optional()
+        })
+        .await
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<String> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO setting (key, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+                params![key, value, micros(now)],
+            )?;
+            connection.query_row("SELECT value FROM setting WHERE key = ?1", [key], |row| row.get(0))
+        })
+        .await
+    }
+
+    async fn insert_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        let account = account.clone();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO account (account_sid, name, auth_token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![account.account_sid, account.name, account.auth_token_hash, micros(account.created_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account(&self, account_sid: &str) -> StoreResult<Option<AccountRecord>> {
+        let sid = account_sid.to_owned();
+        self.read(move |connection| {
+            connection
+                .query_row("SELECT account_sid, name, auth_token_hash, created_at FROM account WHERE account_sid = ?1", [sid], account_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn count_accounts(&self) -> StoreResult<i64> {
+        self.read(|connection| connection.query_row("SELECT count(*) FROM account", [], |row| row.get(0))).await
+    }
+
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
+        let token = token.clone();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO api_token (token_id, account_sid, partner_id, name, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    token.token_id,
+                    token.account_sid,
+                    token.partner.map(|partner| id_to_sql(partner.0)),
+                    token.name,
+                    token.secret_hash,
+                    micros(token.created_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_token(&self, token_id: &str) -> StoreResult<Option<ApiTokenRecord>> {
+        let token_id = token_id.to_owned();
+        self.read(move |connection| {
+            connection
+                .query_row(
+                    "SELECT token_id, account_sid, partner_id, name, secret_hash, created_at FROM api_token WHERE token_id = ?1",
+                    [token_id],
+                    |row| {
+                        Ok(ApiTokenRecord {
+                            token_id: row.get(0)?,
+                            account_sid: row.get(1)?,
+                            partner: row.get::<_, Option<i64>>(2)?.map(|id| PartnerId(id_from_sql(id))),
+                            name: row.get(3)?,
+                            secret_hash: row.get(4)?,
+                            created_at: timestamp(row.get(5)?)?,
+                        })
+                    },
+                )
+                .optional()
+        })
+        .await
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO dashboard_user (username, password_hash, role, account_sid, partner_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.role,
+                    user.account_sid,
+                    user.partner.map(|partner| id_to_sql(partner.0)),
+                    micros(user.created_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_owned();
+        self.read(move |connection| {
+            connection
+                .query_row(
+                    "SELECT username, password_hash, role, account_sid, partner_id, created_at FROM dashboard_user WHERE username = ?1",
+                    [username],
+                    |row| {
+                        Ok(UserRecord {
+                            username: row.get(0)?,
+                            password_hash: row.get(1)?,
+                            role: row.get(2)?,
+                            account_sid: row.get(3)?,
+                            partner: row.get::<_, Option<i64>>(4)?.map(|id| PartnerId(id_from_sql(id))),
+                            created_at: timestamp(row.get(5)?)?,
+                        })
+                    },
+                )
+                .optional()
+        })
+        .await
+    }
+
+    async fn save_program(&self, account_sid: &str, program_id: ProgramId, document: &str, now: Timestamp) -> StoreResult<SaveOutcome> {
+        let (sid, document) = (account_sid.to_owned(), document.to_owned());
+        let id = id_to_sql(program_id.0);
+        let outcome = self
+            .write(move |connection| {
+                let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existing: Option<(String, i64, String)> = transaction
+                    .query_row("SELECT account_sid, revision, document FROM program WHERE program_id = ?1", [id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()?;
+                let outcome = match existing {
+                    None => {
+                        transaction.execute(
+                            "INSERT INTO program (program_id, account_sid, revision, document, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?4, ?4)",
+                            params![id, sid, document, micros(now)],
+                        )?;
+                        Some(SaveOutcome::Created)
+                    }
+                    Some((owner, _, _)) if owner != sid => None,
+                    Some((_, revision, stored)) if stored == document => Some(SaveOutcome::Unchanged(revision)),
+                    Some((_, revision, _)) => {
+                        transaction.execute(
+                            "UPDATE program SET revision = ?2, document = ?3, updated_at = ?4 WHERE program_id = ?1",
+                            params![id, revision + 1, document, micros(now)],
+                        )?;
+                        Some(SaveOutcome::Updated(revision + 1))
+                    }
+                };
+                transaction.commit()?;
+                Ok(outcome)
+            })
+            .await?;
+        outcome.ok_or_else(|| StoreError::Conflict(format!("program {program_id} belongs to another account")))
+    }
+
+    async fn program(&self, program_id: ProgramId) -> StoreResult<Option<StoredProgram>> {
+        let id = id_to_sql(program_id.0);
+        self.read(move |connection| {
+            connection
+                .query_row(&format!("SELECT {PROGRAM_COLUMNS} FROM program WHERE program_id = ?1"), [id], program_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn programs(&self) -> StoreResult<Vec<StoredProgram>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare(&format!("SELECT {PROGRAM_COLUMNS} FROM program ORDER BY program_id"))?;
+            let rows = statement.query_map([], program_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn programs_fingerprint(&self) -> StoreResult<ProgramsFingerprint> {
+        self.read(|connection| {
+            connection.query_row("SELECT count(*), coalesce(sum(revision), 0) FROM program", [], |row| {
+                Ok(ProgramsFingerprint { count: row.get(0)?, revisions: row.get(1)? })
+            })
+        })
+        .await
+    }
+
+    async fn append_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
+        if clicks.is_empty() {
+            return Ok(());
+        }
+        let clicks = clicks.to_vec();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            insert_clicks(&transaction, &clicks)?;
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn clicks_page(&self, query: &ClickQuery, after: Option<ClickCursor>, limit: u32) -> StoreResult<Vec<StoredClick>> {
+        let query = query.clone();
+        self.read(move |connection| {
+            let sql = format!(
+                "SELECT {CLICK_COLUMNS} FROM click
+                 WHERE program_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR owner_id = ?4)
+                   AND (created_at, click_seq) > (?5, ?6)
+                 ORDER BY created_at, click_seq LIMIT ?7"
+            );
+            let mut statement = connection.prepare_cached(&sql)?;
+            let (after_at, after_seq) = after.map(|cursor| (micros(cursor.at), cursor.seq)).unwrap_or((i64::MIN, i64::MIN));
+            let rows = statement.query_map(
+                params![
+                    id_to_sql(query.program.0),
+                    micros(query.since),
+                    micros(query.until),
+                    query.owner.map(|owner| id_to_sql(owner.0)),
+                    after_at,
+                    after_seq,
+                    limit
+                ],
+                stored_click,
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64> {
+        let id = id_to_sql(program.0);
+        self.read(move |connection| connection.query_row("SELECT count(*) FROM click WHERE program_id = ?1", [id], |row| row.get(0)))
+            .await
+    }
+}
