@@ -15,6 +15,7 @@ TALLY_STARTUP_MS=""
 TALLY_DRAIN_PID=""
 NGINX_PID=""
 NGINX_PORT=""
+WRK_PID=""
 POLICY_RC_CREATED=""
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -71,6 +72,7 @@ build_tally() {
 cleanup() {
     local rc=$?
     set +e
+    [[ -n $WRK_PID ]] && kill "$WRK_PID" 2>/dev/null && wait "$WRK_PID" 2>/dev/null
     [[ -n $TALLY_PID ]] && kill -TERM "$TALLY_PID" 2>/dev/null && wait "$TALLY_PID" 2>/dev/null
     [[ -n $TALLY_DRAIN_PID ]] && kill "$TALLY_DRAIN_PID" 2>/dev/null
     [[ -n $NGINX_PID ]] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
@@ -234,8 +236,13 @@ stop_nginx() {
 run_wrk() {
     local label=$1 url=$2 script=$3 dur=${4:-10s} out
     out="$BENCH_DIR/logs/wrk-$label.txt"
-    wrk -t2 -c32 -d"$dur" --latency -s "$BENCH_HOME/$script" "$url" >"$out" 2>&1 ||
-        die "wrk failed: $(cat "$out")"
+    # In the background plus `wait`: bash runs the INT/TERM trap only once a
+    # foreground child has exited, and wrk swallows SIGINT and exits 0, so a
+    # Ctrl-C would otherwise just cut one run short and carry on.
+    wrk -t2 -c32 -d"$dur" --latency -s "$BENCH_HOME/$script" "$url" >"$out" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || die "wrk failed: $(cat "$out")"
+    WRK_PID=""
     RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
     # "     99%    6.90ms": wrk picks us, ms, s or m as the unit.
     P99_MS=$(awk '$1 == "99%" {

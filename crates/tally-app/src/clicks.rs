@@ -134,7 +134,7 @@ impl ClickRow {
     }
 
     /// The CSV header for a viewer.
-    pub fn csv_header(with_sub_ids: bool) -> String {
+    fn csv_header(with_sub_ids: bool) -> String {
         let sub_ids = if with_sub_ids { "sub_id1,sub_id2,sub_id3," } else { "" };
         format!(
             "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser\n"
@@ -142,7 +142,7 @@ impl ClickRow {
     }
 
     /// The row as one CSV line (RFC 4180 quoting).
-    pub fn csv_line(&self, with_sub_ids: bool) -> String {
+    fn csv_line(&self, with_sub_ids: bool) -> String {
         let mut fields: Vec<String> = vec![
             self.click_id.clone(),
             self.time.clone(),
@@ -171,13 +171,23 @@ impl ClickRow {
     }
 }
 
-/// An export in progress: pages of rows in (time, insertion) order.
+/// An export in progress: the encoded text, chunk by chunk, in (time, insertion)
+/// order, so memory stays flat however many clicks there are.
 pub struct ClickExport {
     store: Arc<dyn Store>,
     query: ClickQuery,
-    after: Option<ClickCursor>,
+    format: ExportFormat,
     with_sub_ids: bool,
-    finished: bool,
+    after: Option<ClickCursor>,
+    stage: Stage,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Opening,
+    Rows { first: bool },
+    Closing,
+    Done,
 }
 
 /// Rows read per store call.
@@ -189,10 +199,9 @@ impl ClickExport {
         store: Arc<dyn Store>,
         catalog: &CatalogHandle,
         viewer: &Viewer,
-        program: ProgramId,
-        since: Timestamp,
-        until: Timestamp,
+        request: ExportRequest,
     ) -> Result<ClickExport, ExportError> {
+        let ExportRequest { program, since, until, format } = request;
         if since >= until {
             return Err(ExportError::InvertedRange);
         }
@@ -210,25 +219,61 @@ impl ClickExport {
             _ => None,
         };
         let query = ClickQuery { program, since, until, owner };
-        Ok(ClickExport { store, query, after: None, with_sub_ids: viewer.sees_sub_ids(), finished: false })
+        Ok(ClickExport { store, query, format, with_sub_ids: viewer.sees_sub_ids(), after: None, stage: Stage::Opening })
     }
 
-    /// Whether rows carry sub ids.
-    pub fn with_sub_ids(&self) -> bool {
-        self.with_sub_ids
+    /// The next chunk of encoded text; `None` when the export is complete.
+    pub async fn next_chunk(&mut self) -> StoreResult<Option<String>> {
+        let chunk = match self.stage {
+            Stage::Opening => {
+                self.stage = Stage::Rows { first: true };
+                match self.format {
+                    ExportFormat::Json => "[".to_owned(),
+                    ExportFormat::Csv => ClickRow::csv_header(self.with_sub_ids),
+                }
+            }
+            Stage::Rows { first } => {
+                let page = self.store.clicks_page(&self.query, self.after, PAGE_SIZE).await?;
+                let more = page.len() == PAGE_SIZE as usize;
+                self.stage = if more { Stage::Rows { first: false } } else { Stage::Closing };
+                self.after = page.last().map(|stored| stored.cursor).or(self.after);
+                let mut chunk = String::new();
+                for (index, stored) in page.into_iter().enumerate() {
+                    let row = ClickRow::new(stored.click, self.with_sub_ids);
+                    match self.format {
+                        ExportFormat::Json => {
+                            if !(first && index == 0) {
+                                chunk.push(',');
+                            }
+                            chunk.push_str(&serde_json::to_string(&row).unwrap_or_default());
+                        }
+                        ExportFormat::Csv => chunk.push_str(&row.csv_line(self.with_sub_ids)),
+                    }
+                }
+                chunk
+            }
+            Stage::Closing => {
+                self.stage = Stage::Done;
+                match self.format {
+                    ExportFormat::Json => "]\n".to_owned(),
+                    ExportFormat::Csv => String::new(),
+                }
+            }
+            Stage::Done => return Ok(None),
+        };
+        Ok(Some(chunk))
     }
+}
 
-    /// The next page of rows; `None` when the export is complete.
-    pub async fn next_page(&mut self) -> StoreResult<Option<Vec<ClickRow>>> {
-        if self.finished {
-            return Ok(None);
-        }
-        let page = self.store.clicks_page(&self.query, self.after, PAGE_SIZE).await?;
-        self.finished = page.len() < PAGE_SIZE as usize;
-        self.after = page.last().map(|stored| stored.cursor).or(self.after);
-        if page.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(page.into_iter().map(|stored| ClickRow::new(stored.click, self.with_sub_ids)).collect()))
-    }
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// The program.
+    pub program: ProgramId,
+    /// From (inclusive).
+    pub since: Timestamp,
+    /// Until (exclusive).
+    pub until: Timestamp,
+    /// JSON or CSV.
+    pub format: ExportFormat,
 }

@@ -1,0 +1,122 @@
+//! `GET /api/v1/programs/{id}/clicks`: the click export, streamed as JSON or CSV.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::stream;
+use jiff::Timestamp;
+use tally_app::clicks::{ClickExport, ExportError, ExportFormat, ExportRequest, Viewer};
+
+use super::{Caller, program_id};
+use crate::AppState;
+use crate::error::{ApiError, ErrorKind};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/programs/{id}/clicks", get(export_clicks))
+}
+
+const PARAMETERS: &[&str] = &["since", "until", "format"];
+
+/// The query, checked: unknown parameters are refused by name.
+fn parameters(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
+    let mut parameters = HashMap::new();
+    for (name, value) in url_pairs(raw.unwrap_or("")) {
+        if !PARAMETERS.contains(&name.as_str()) {
+            return Err(ApiError::parameter(&name, format!("unknown parameter; expected one of {}", PARAMETERS.join(", "))));
+        }
+        if parameters.insert(name.clone(), value).is_some() {
+            return Err(ApiError::parameter(&name, "given twice"));
+        }
+    }
+    Ok(parameters)
+}
+
+fn url_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| {
+                let spaced = text.replace('+', " ");
+                percent_decode(&spaced)
+            };
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[index], bytes.get(index + 1).copied().and_then(hex), bytes.get(index + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                index += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn instant(parameters: &HashMap<String, String>, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
+    match parameters.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| ApiError::parameter(name, format!("{text:?} is not an RFC 3339 time such as 2026-01-31T00:00:00Z"))),
+    }
+}
+
+async fn export_clicks(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let program = program_id(&id)?;
+    let parameters = parameters(raw.as_deref())?;
+    let since = instant(&parameters, "since", Timestamp::UNIX_EPOCH)?;
+    let until = instant(&parameters, "until", state.clock.now())?;
+    let format_name = parameters.get("format").map_or("json", String::as_str);
+    let format = ExportFormat::parse(format_name).ok_or_else(|| ApiError::parameter("format", "must be json or csv"))?;
+    let viewer = match caller.0.partner {
+        Some(partner) => Viewer::Partner { account_sid: caller.0.account_sid, partner },
+        None => Viewer::Brand { account_sid: caller.0.account_sid },
+    };
+    let request = ExportRequest { program, since, until, format };
+    let export = ClickExport::start(state.store.clone(), &state.catalog, &viewer, request).map_err(|error| match error {
+        ExportError::NotFound(_) => ApiError::new(ErrorKind::NotFound, error.to_string()),
+        ExportError::InvertedRange => ApiError::parameter("since", error.to_string()),
+    })?;
+    let (content_type, file_name) = match format {
+        ExportFormat::Json => ("application/json", format!("clicks-{program}.json")),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", format!("clicks-{program}.csv")),
+    };
+    let body = Body::from_stream(encode(export));
+    Ok((
+        [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\""))],
+        body,
+    )
+        .into_response())
+}
+
+/// Streams the export chunk by chunk.
+fn encode(export: ClickExport) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    stream::unfold(Some(export), |export| async move {
+        let mut export = export?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(export))),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(%error, "click export failed mid-stream");
+                Some((Err(std::io::Error::other(error.to_string())), None))
+            }
+        }
+    })
+}

@@ -1,0 +1,53 @@
+//! The native API (`/api/v1`): JSON, bearer tokens.
+
+mod clicks;
+mod programs;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use tally_app::accounts::TokenScope;
+use tally_core::ids::ProgramId;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorKind};
+
+/// The largest request body the API reads (a program document with thousands of
+/// partners fits easily).
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(programs::router())
+        .merge(clicks::router())
+        .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The caller, from its bearer token.
+pub(crate) struct Caller(pub(crate) TokenScope);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized, "send an API token as 'Authorization: Bearer …'"))?;
+        match state.accounts.authenticate_bearer(token.trim()).await? {
+            Some(scope) => Ok(Caller(scope)),
+            None => Err(ApiError::new(ErrorKind::Unauthorized, "the API token is not valid")),
+        }
+    }
+}
+
+/// Parses a program id from the path, as a `404` when it cannot be one.
+pub(crate) fn program_id(text: &str) -> Result<ProgramId, ApiError> {
+    text.parse().map_err(|_| ApiError::new(ErrorKind::NotFound, format!("program {text:?} not found")))
+}

@@ -1,0 +1,155 @@
+//! The tracking edge: `/c/` links, `/i/` impressions, and vanity links and unique URLs
+//! matched by host. Every answer is a redirect to a safe page, a pixel, or a plain page;
+//! never a 500 for bad input, never a redirect before the click is stored.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tally_app::visits::{VisitAddress, VisitInput, VisitOutcome};
+
+use crate::cookies;
+use crate::pages;
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/c/{owner}/{ad}/{program}", get(click)).route("/i/{owner}/{ad}/{program}", get(impression))
+}
+
+/// The three ids of a link path, raw. Ids are digits, so anything that needs decoding
+/// is already not a valid id; it is refused later as an unknown link.
+fn link_ids(path: &str, prefix: &str) -> Option<(String, String, String)> {
+    let mut parts = path.strip_prefix(prefix)?.split('/');
+    let ids = (parts.next()?.to_owned(), parts.next()?.to_owned(), parts.next()?.to_owned());
+    parts.next().is_none().then_some(ids)
+}
+
+async fn click(State(state): State<AppState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    let Some((owner, ad, program)) = link_ids(request.uri.path(), "/c/") else { return pages::not_found() };
+    visit(&state, &request, VisitAddress::Link { owner: &owner, ad: &ad, program: &program }).await
+}
+
+async fn impression(State(state): State<AppState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    let Some((owner, ad, program)) = link_ids(request.uri.path(), "/i/") else { return pages::not_found() };
+    visit(&state, &request, VisitAddress::Impression { owner: &owner, ad: &ad, program: &program }).await
+}
+
+/// Any path not routed elsewhere: a vanity link or unique URL of the request's host, or
+/// an unknown link.
+pub(crate) async fn by_host(State(state): State<AppState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    if request.method != Method::GET && request.method != Method::HEAD {
+        return pages::not_found();
+    }
+    let Some(host) = request_host(&request) else { return pages::not_found() };
+    let path = request.uri.path().to_owned();
+    visit(&state, &request, VisitAddress::Host { host: &host, path: &path }).await
+}
+
+async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> Response {
+    let headers = &request.headers;
+    let browser = cookies::read(headers, &state.keyed);
+    let input = VisitInput {
+        address,
+        raw_query: request.uri.query().unwrap_or(""),
+        user_agent: header_text(headers, header::USER_AGENT).unwrap_or(""),
+        referrer: header_text(headers, header::REFERER),
+        client_ip: client_ip(state, request),
+        visitor: browser.visitor,
+        sessions: browser.sessions,
+    };
+    let secure = state.edge.secure_cookies
+        || (state.edge.trust_proxy_headers && header_text(headers, "x-forwarded-proto") == Some("https"));
+    match state.visits.visit(input).await {
+        VisitOutcome::Redirect { location, visitor, sessions } => {
+            let mut response = redirect(&location);
+            set_cookie(&mut response, cookies::visitor_cookie(&visitor, secure));
+            set_cookie(&mut response, cookies::sessions_cookie(&sessions, &state.keyed, secure));
+            response
+        }
+        VisitOutcome::Pixel { visitor, sessions } => {
+            let mut response = pixel();
+            set_cookie(&mut response, cookies::visitor_cookie(&visitor, secure));
+            set_cookie(&mut response, cookies::sessions_cookie(&sessions, &state.keyed, secure));
+            response
+        }
+        VisitOutcome::Land { location } => redirect(&location),
+        VisitOutcome::NotFound => pages::not_found(),
+        VisitOutcome::Unavailable(_) => pages::unavailable(),
+    }
+}
+
+fn redirect(location: &str) -> Response {
+    // Landing URLs are serialised by the URL parser, so they are always ASCII; a value
+    // that still cannot be a header is refused rather than sent.
+    let Ok(location) = HeaderValue::from_str(location) else { return pages::not_found() };
+    let mut response = StatusCode::FOUND.into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::LOCATION, location);
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A transparent 1×1 GIF (GIF89a), the smallest image every client accepts.
+const PIXEL_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+fn pixel() -> Response {
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif")], PIXEL_GIF).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn set_cookie(response: &mut Response, cookie: String) {
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn header_text<K: header::AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// The request's host without port, lower case: from `Host`, or the URI's authority.
+fn request_host(request: &Parts) -> Option<String> {
+    let raw = header_text(&request.headers, header::HOST).or_else(|| request.uri.authority().map(|a| a.as_str()))?;
+    let without_port = if raw.starts_with('[') {
+        raw.split_once(']').map(|(host, _)| &host[1..])?
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(host, _)| host)
+    };
+    (!without_port.is_empty() && without_port.len() <= 253).then(|| without_port.to_ascii_lowercase())
+}
+
+fn client_ip(state: &AppState, request: &Parts) -> Option<IpAddr> {
+    if state.edge.trust_proxy_headers {
+        let forwarded = header_text(&request.headers, "x-forwarded-for")
+            .and_then(|list| list.split(',').next())
+            .and_then(|first| first.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_paths_have_exactly_three_segments() {
+        assert_eq!(link_ids("/c/1/2/3", "/c/"), Some(("1".into(), "2".into(), "3".into())));
+        assert_eq!(link_ids("/c/1/2/3/4", "/c/"), None);
+        assert_eq!(link_ids("/c/1/2", "/c/"), None);
+    }
+}

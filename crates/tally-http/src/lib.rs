@@ -1,0 +1,68 @@
+//! Tally's HTTP adapter: the tracking edge (`/c/`, `/i/`, vanity links and unique
+//! URLs), the native API under `/api/v1`, and `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Handlers only translate: they parse the request into the use case's input, call
+//! it, and encode its outcome. The edge answers with HTML pages and redirects, the API
+//! with JSON and one [`error::ApiError`] shape.
+
+mod api;
+mod cookies;
+mod edge;
+pub mod error;
+mod ops;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tally_app::accounts::Accounts;
+use tally_app::catalog::CatalogHandle;
+use tally_app::metrics::Metrics;
+use tally_app::ports::{Clock, Store};
+use tally_app::programs::Programs;
+use tally_app::secrets::Keyed;
+use tally_app::visits::Visits;
+
+/// How the edge treats proxies and cookies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeSettings {
+    /// Mark cookies `Secure` (and `SameSite=None`, so impressions in other sites'
+    /// pages join the journey). Set when Tally is reached over HTTPS.
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` and the scheme from
+    /// `X-Forwarded-Proto`. Only behind a proxy that sets them.
+    pub trust_proxy_headers: bool,
+}
+
+/// Everything the handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    /// The click edge.
+    pub visits: Visits,
+    /// Program documents.
+    pub programs: Programs,
+    /// Accounts and tokens.
+    pub accounts: Accounts,
+    /// The compiled programs.
+    pub catalog: Arc<CatalogHandle>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The server's keyed hash, for signing cookies.
+    pub keyed: Keyed,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Edge settings.
+    pub edge: EdgeSettings,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(edge::router())
+        .merge(ops::router())
+        .nest("/api/v1", api::router())
+        .fallback(edge::by_host)
+        .with_state(state)
+}

@@ -1,0 +1,302 @@
+//! Configuration: defaults, then a TOML file, then `TALLY_…` environment variables
+//! (`__` separates sections), then flags. Unknown keys are errors everywhere, and the
+//! loader takes the environment as an argument so tests never touch the process's.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use tally_sqlite::Synchronous;
+
+/// The settings as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Listen address.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: String,
+    /// Store URL.
+    #[serde(default)]
+    pub(crate) database: Option<String>,
+    /// Log filter, e.g. `info` or `tally=debug`.
+    #[serde(default = "default_log")]
+    pub(crate) log: String,
+    /// Load the demo.
+    #[serde(default)]
+    pub(crate) demo: bool,
+    #[serde(default)]
+    pub(crate) sqlite: SqliteSection,
+    #[serde(default)]
+    pub(crate) edge: EdgeSection,
+    #[serde(default)]
+    pub(crate) click_log: ClickLogSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SqliteSection {
+    /// `full` (survives power loss) or `normal` (survives crashes).
+    #[serde(default = "default_synchronous")]
+    pub(crate) synchronous: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EdgeSection {
+    #[serde(default)]
+    pub(crate) secure_cookies: bool,
+    #[serde(default)]
+    pub(crate) trust_proxy_headers: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClickLogSection {
+    #[serde(default = "default_max_batch")]
+    pub(crate) max_batch: usize,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_log() -> String {
+    "info".into()
+}
+fn default_synchronous() -> String {
+    "full".into()
+}
+fn default_max_batch() -> usize {
+    512
+}
+
+impl Default for SqliteSection {
+    fn default() -> Self {
+        SqliteSection { synchronous: default_synchronous() }
+    }
+}
+
+impl Default for ClickLogSection {
+    fn default() -> Self {
+        ClickLogSection { max_batch: default_max_batch() }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Flag,
+    Count,
+}
+
+/// Every key settable from the environment: `TALLY_` + the key in upper case, with
+/// `__` for the dot.
+const ENV_KEYS: &[(&str, Kind)] = &[
+    ("listen", Kind::Text),
+    ("database", Kind::Text),
+    ("log", Kind::Text),
+    ("demo", Kind::Flag),
+    ("sqlite.synchronous", Kind::Text),
+    ("edge.secure_cookies", Kind::Flag),
+    ("edge.trust_proxy_headers", Kind::Flag),
+    ("click_log.max_batch", Kind::Count),
+];
+
+/// Environment variables with the prefix that are not settings.
+const ENV_NOT_SETTINGS: &[&str] = &["TALLY_CONFIG"];
+
+/// Values given as flags, which win over everything.
+#[derive(Debug, Default)]
+pub(crate) struct Overrides {
+    pub(crate) listen: Option<String>,
+    pub(crate) database: Option<String>,
+    pub(crate) demo: bool,
+}
+
+/// Loads the layered configuration.
+pub(crate) fn load(file: Option<&Path>, env: &BTreeMap<String, String>, overrides: Overrides) -> anyhow::Result<Config> {
+    let mut table = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
+            text.parse::<toml::Table>().with_context(|| format!("configuration file {} is not valid TOML", path.display()))?
+        }
+        None => toml::Table::new(),
+    };
+    for (name, value) in env.iter().filter(|(name, _)| name.starts_with("TALLY_")) {
+        if ENV_NOT_SETTINGS.contains(&name.as_str()) {
+            continue;
+        }
+        let key = name["TALLY_".len()..].to_ascii_lowercase().replace("__", ".");
+        let Some((_, kind)) = ENV_KEYS.iter().find(|(known, _)| *known == key) else {
+            let known: Vec<String> = ENV_KEYS.iter().map(|(key, _)| format!("TALLY_{}", key.to_ascii_uppercase().replace('.', "__"))).collect();
+            bail!("unknown environment variable {name}; known: {}", known.join(", "));
+        };
+        set(&mut table, &key, typed(name, value, *kind)?);
+    }
+    if let Some(listen) = overrides.listen {
+        set(&mut table, "listen", toml::Value::String(listen));
+    }
+    if let Some(database) = overrides.database {
+        set(&mut table, "database", toml::Value::String(database));
+    }
+    if overrides.demo {
+        set(&mut table, "demo", toml::Value::Boolean(true));
+    }
+    let source = file.map_or_else(|| "the configuration".to_owned(), |path| path.display().to_string());
+    Config::deserialize(table).with_context(|| format!("invalid settings in {source}"))
+}
+
+fn typed(name: &str, value: &str, kind: Kind) -> anyhow::Result<toml::Value> {
+    Ok(match kind {
+        Kind::Text => toml::Value::String(value.to_owned()),
+        Kind::Flag => match value {
+            "true" | "1" => toml::Value::Boolean(true),
+            "false" | "0" => toml::Value::Boolean(false),
+            _ => bail!("{name} must be true or false, not {value:?}"),
+        },
+        Kind::Count => toml::Value::Integer(value.parse().with_context(|| format!("{name} must be a whole number, not {value:?}"))?),
+    })
+}
+
+fn set(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    let mut current = table;
+    let mut parts = dotted.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            current.insert(part.to_owned(), value);
+            return;
+        }
+        let entry = current.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else { return };
+        current = next;
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite:PATH` (also `sqlite://PATH`) or `postgres://…` / `postgresql://…`.
+    pub(crate) fn parse(url: &str) -> anyhow::Result<DatabaseUrl> {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                bail!("the sqlite URL {url:?} names no file; use sqlite:PATH");
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        bail!("unsupported database URL {url:?}; use sqlite:PATH or postgres://…")
+    }
+}
+
+/// The settings, checked and typed.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) database: DatabaseUrl,
+    pub(crate) log: String,
+    pub(crate) demo: bool,
+    pub(crate) synchronous: Synchronous,
+    pub(crate) secure_cookies: bool,
+    pub(crate) trust_proxy_headers: bool,
+    pub(crate) max_batch: usize,
+}
+
+/// The default store: a file in the working directory; the demo gets its own so it
+/// never mixes with a real program's data.
+fn default_database(demo: bool) -> &'static str {
+    if demo { "sqlite:tally-demo.db" } else { "sqlite:tally.db" }
+}
+
+impl Config {
+    /// Checks every value once.
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
+        let listen = self.listen.parse().with_context(|| format!("listen: {:?} is not an address such as 127.0.0.1:8080", self.listen))?;
+        let database = DatabaseUrl::parse(self.database.as_deref().unwrap_or(default_database(self.demo))).context("database")?;
+        let synchronous = Synchronous::parse(&self.sqlite.synchronous)
+            .with_context(|| format!("sqlite.synchronous: {:?} must be full or normal", self.sqlite.synchronous))?;
+        if !(1..=10_000).contains(&self.click_log.max_batch) {
+            bail!("click_log.max_batch: must be between 1 and 10000");
+        }
+        Ok(Settings {
+            listen,
+            database,
+            log: self.log.clone(),
+            demo: self.demo,
+            synchronous,
+            secure_cookies: self.edge.secure_cookies,
+            trust_proxy_headers: self.edge.trust_proxy_headers,
+            max_batch: self.click_log.max_batch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("tally.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\ndatabase = \"sqlite:file.db\"\n[sqlite]\nsynchronous = \"normal\"\n").unwrap();
+        let from_env = env(&[("TALLY_DATABASE", "sqlite:env.db"), ("TALLY_EDGE__SECURE_COOKIES", "true"), ("PATH", "/bin")]);
+        let config = load(Some(&file), &from_env, Overrides { listen: Some("127.0.0.1:3".into()), ..Default::default() }).unwrap();
+        let settings = config.settings().unwrap();
+        assert_eq!(settings.listen.port(), 3);
+        assert_eq!(settings.database, DatabaseUrl::Sqlite("env.db".into()));
+        assert_eq!(settings.synchronous, Synchronous::Normal);
+        assert!(settings.secure_cookies);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_in_file_and_environment() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("tally.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1\"\n").unwrap();
+        let error = load(Some(&file), &env(&[]), Overrides::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("lisen"), "{error:#}");
+        let error = load(None, &env(&[("TALLY_LISTN", "x")]), Overrides::default()).unwrap_err();
+        assert!(error.to_string().contains("TALLY_LISTN"), "{error}");
+        let error = load(None, &env(&[("TALLY_EDGE__SECURE_COOKIES", "yes")]), Overrides::default()).unwrap_err();
+        assert!(error.to_string().contains("true or false"), "{error}");
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_store_on_port_8080() {
+        let settings = load(None, &env(&[]), Overrides::default()).unwrap().settings().unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database, DatabaseUrl::Sqlite("tally.db".into()));
+        let demo = load(None, &env(&[]), Overrides { demo: true, ..Default::default() }).unwrap().settings().unwrap();
+        assert_eq!(demo.database, DatabaseUrl::Sqlite("tally-demo.db".into()));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value, expected) in [
+            ("TALLY_LISTEN", "nowhere", "listen"),
+            ("TALLY_DATABASE", "mysql://x", "database"),
+            ("TALLY_SQLITE__SYNCHRONOUS", "off", "sqlite.synchronous"),
+            ("TALLY_CLICK_LOG__MAX_BATCH", "0", "click_log.max_batch"),
+        ] {
+            let error = load(None, &env(&[(key, value)]), Overrides::default()).unwrap().settings().unwrap_err();
+            assert!(format!("{error:#}").contains(expected), "{key}: {error:#}");
+        }
+    }
+}

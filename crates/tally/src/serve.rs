@@ -1,0 +1,131 @@
+//! `tally serve`: open the store, build the use cases, listen, and shut down without
+//! losing a click.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tally_app::accounts::{Accounts, FirstRun};
+use tally_app::catalog::CatalogHandle;
+use tally_app::metrics::Metrics;
+use tally_app::ports::{Clock, SystemClock};
+use tally_app::programs::Programs;
+use tally_app::recorder::{ClickRecorder, RecorderSettings};
+use tally_app::secrets::{Keyed, random_token};
+use tally_app::visits::Visits;
+use tally_http::{AppState, EdgeSettings};
+
+use crate::config::Settings;
+use crate::{demo, store};
+
+/// How often a node looks for program changes made elsewhere (another node, the CLI).
+const CATALOG_REFRESH: Duration = Duration::from_secs(2);
+/// How long a shutdown waits for open requests before leaving them; every click that
+/// was answered is already durable, so this only bounds the wait.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the server until SIGINT or SIGTERM.
+pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let store = store::open(&settings)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics = Arc::new(Metrics::new());
+    let accounts = Accounts::new(store.clone(), clock.clone());
+    let first_run = accounts.bootstrap().await.context("cannot create the first account")?;
+    let hmac_key = store.setting_or_insert("hmac_key", &random_token(2), clock.now()).await?;
+    let keyed = Keyed::new(&hmac_key);
+    let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
+    let programs = Programs::new(store.clone(), clock.clone(), catalog.clone());
+    let demo = if settings.demo { Some(demo::install(&accounts, &programs, store.as_ref(), first_run.as_ref().map(|run| run.account.account_sid.as_str())).await?) } else { None };
+
+    let recorder_settings = RecorderSettings { max_batch: settings.max_batch, ..RecorderSettings::default() };
+    let (recorder, writer) = ClickRecorder::start(store.clone(), metrics.clone(), recorder_settings);
+    let state = AppState {
+        visits: Visits::new(catalog.clone(), recorder, clock.clone(), keyed.clone(), metrics.clone()),
+        programs,
+        accounts,
+        catalog: catalog.clone(),
+        store: store.clone(),
+        metrics,
+        keyed,
+        clock,
+        edge: EdgeSettings { secure_cookies: settings.secure_cookies, trust_proxy_headers: settings.trust_proxy_headers },
+    };
+
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    announce(address, first_run.as_ref(), demo.as_ref())?;
+    tracing::info!(%address, database = ?settings.database, "tally is serving");
+
+    let refresher = tokio::spawn(refresh_catalog(catalog));
+    let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program)));
+    let app = tally_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    server.await.context("the HTTP server failed")?;
+
+    refresher.abort();
+    if let Some(driver) = driver {
+        driver.abort();
+    }
+    // The router, and with it every recorder handle, is gone: the writer commits what
+    // is queued and stops.
+    if tokio::time::timeout(SHUTDOWN_GRACE, writer).await.is_err() {
+        tracing::error!("the click writer did not finish in time; unanswered clicks may be lost");
+    }
+    tracing::info!("tally stopped");
+    Ok(())
+}
+
+/// Prints the bound address first (scripts read it), then the first run's secrets once.
+fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&demo::Demo>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on http://{address}")?;
+    if let Some(first_run) = first_run {
+        writeln!(out, "first run: these secrets are shown once and stored only as hashes")?;
+        writeln!(out, "  dashboard login: {} / {}", first_run.admin_username, first_run.admin_password)?;
+        writeln!(out, "  account_sid: {}", first_run.account.account_sid)?;
+        writeln!(out, "  auth_token:  {}", first_run.account.auth_token)?;
+    }
+    if let Some(demo) = demo {
+        writeln!(out, "demo: program {} at http://{address}/c/101/1/{} (Host go.acme.test for vanity links)", demo.program, demo.program)?;
+        if let Some(account) = &demo.new_account {
+            writeln!(out, "  demo account_sid: {}  auth_token: {}", account.account_sid, account.auth_token)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn refresh_catalog(catalog: Arc<CatalogHandle>) {
+    let mut ticks = tokio::time::interval(CATALOG_REFRESH);
+    loop {
+        ticks.tick().await;
+        match catalog.refresh_if_changed().await {
+            Ok(true) => tracing::info!("programs changed; catalog reloaded"),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot check for program changes"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}
+
