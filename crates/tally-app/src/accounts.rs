@@ -69,7 +69,8 @@ impl Accounts {
     /// Creates a brand account and returns its credentials.
     pub async fn create_account(&self, name: &str) -> Result<AccountCredentials, AccountError> {
         let name = checked_name(name)?;
-        let credentials = AccountCredentials { account_sid: format!("TA{}", random_token(1)), auth_token: random_token(2) };
+        let credentials =
+            AccountCredentials { account_sid: format!("TA{}", random_token(1)), auth_token: random_token(2) };
         let record = AccountRecord {
             account_sid: credentials.account_sid.clone(),
             name,
@@ -82,7 +83,12 @@ impl Accounts {
 
     /// Creates a bearer token for an account, optionally scoped to one partner.
     /// Returns the token; only the hash of its secret part is stored.
-    pub async fn create_token(&self, account_sid: &str, partner: Option<PartnerId>, name: Option<&str>) -> Result<String, AccountError> {
+    pub async fn create_token(
+        &self,
+        account_sid: &str,
+        partner: Option<PartnerId>,
+        name: Option<&str>,
+    ) -> Result<String, AccountError> {
         if self.store.account(account_sid).await?.is_none() {
             return Err(AccountError::UnknownAccount(account_sid.to_owned()));
         }

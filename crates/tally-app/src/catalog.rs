@@ -124,7 +124,11 @@ pub fn compile_stored(stored: &StoredProgram) -> Option<ProgramEntry> {
                 .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
         });
     match compiled {
-        Ok(program) => Some(ProgramEntry { program: Arc::new(program), account_sid: stored.account_sid.clone(), revision: stored.revision }),
+        Ok(program) => Some(ProgramEntry {
+            program: Arc::new(program),
+            account_sid: stored.account_sid.clone(),
+            revision: stored.revision,
+        }),
         Err(error) => {
             tracing::error!(program = %stored.program_id, %error, "stored program no longer compiles; its links answer 404 until it is fixed");
             None

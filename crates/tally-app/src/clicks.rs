@@ -219,7 +219,14 @@ impl ClickExport {
             _ => None,
         };
         let query = ClickQuery { program, since, until, owner };
-        Ok(ClickExport { store, query, format, with_sub_ids: viewer.sees_sub_ids(), after: None, stage: Stage::Opening })
+        Ok(ClickExport {
+            store,
+            query,
+            format,
+            with_sub_ids: viewer.sees_sub_ids(),
+            after: None,
+            stage: Stage::Opening,
+        })
     }
 
     /// The next chunk of encoded text; `None` when the export is complete.

@@ -4,6 +4,9 @@
 //! giving an async function that returns a fresh, empty store (or `None` when its
 //! database is not available here, in which case each test says loudly that it skipped).
 
+// A test suite: a failed expectation is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::any::Any;
 use std::sync::Arc;
 
@@ -68,11 +71,11 @@ pub fn sample_click(n: u64, time: Timestamp) -> Click {
         program: ProgramId(1),
         owner: PartnerId(10 + n % 3),
         owner_kind: if n % 5 == 4 { OwnerKind::MediaSource } else { OwnerKind::Partner },
-        ad: if n % 2 == 0 { Some(AdId(7)) } else { None },
+        ad: if n.is_multiple_of(2) { Some(AdId(7)) } else { None },
         source: TouchSource::ALL[(n % 5) as usize],
         visitor: VisitorId::generate(u128::from(n) * 31),
         ip_hash: Some(format!("{n:032x}")),
-        country: if n % 2 == 0 { Some("US".into()) } else { None },
+        country: if n.is_multiple_of(2) { Some("US".into()) } else { None },
         user_agent: format!("Mozilla/5.0 agent {n} é"),
         device: DeviceType::ALL[(n % 5) as usize],
         os: "iOS".into(),
@@ -81,10 +84,10 @@ pub fn sample_click(n: u64, time: Timestamp) -> Click {
         referrer_domain: Some("blog.test".into()),
         landing_page: format!("https://acme.test/?irclickid=x{n}"),
         sub_ids: [Some(format!("s1-{n}")), None, Some("ünï".into())],
-        shared_id: if n % 3 == 0 { None } else { Some(format!("shared{n}")) },
-        unique: n % 2 == 0,
-        bot: n % 3 == 0,
-        malformed: n % 4 == 0,
+        shared_id: if n.is_multiple_of(3) { None } else { Some(format!("shared{n}")) },
+        unique: n.is_multiple_of(2),
+        bot: n.is_multiple_of(3),
+        malformed: n.is_multiple_of(4),
         creditable: n % 5 != 1,
     }
 }
@@ -181,7 +184,8 @@ pub async fn clicks_round_trip_every_field(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..10).map(|n| sample_click(n, at(n as i64))).collect();
     store.append_clicks(&clicks).await.unwrap();
     store.append_clicks(&[]).await.unwrap();
-    let read: Vec<Click> = store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
+    let read: Vec<Click> =
+        store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
     assert_eq!(read, clicks);
     assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 10);
     assert_eq!(store.count_clicks(ProgramId(2)).await.unwrap(), 0);
@@ -213,7 +217,8 @@ pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..9).map(|n| sample_click(n, at(n as i64))).collect();
     store.append_clicks(&clicks).await.unwrap();
     let query = ClickQuery { owner: Some(PartnerId(11)), ..whole_range() };
-    let owners: Vec<u64> = store.clicks_page(&query, None, 100).await.unwrap().iter().map(|s| s.click.owner.0).collect();
+    let owners: Vec<u64> =
+        store.clicks_page(&query, None, 100).await.unwrap().iter().map(|s| s.click.owner.0).collect();
     assert_eq!(owners, vec![11, 11, 11]);
 }
 

@@ -51,7 +51,14 @@ impl Metrics {
         registry.register("click_batch_size", "Clicks per committed batch", click_batch_size.clone());
         registry.register("click_commit_seconds", "Time to commit one batch of clicks", click_commit_seconds.clone());
         registry.register("click_batch_failures", "Click batches that failed to commit", click_batch_failures.clone());
-        Metrics { registry, clicks_recorded, edge_answers, click_batch_size, click_commit_seconds, click_batch_failures }
+        Metrics {
+            registry,
+            clicks_recorded,
+            edge_answers,
+            click_batch_size,
+            click_commit_seconds,
+            click_batch_failures,
+        }
     }
 
     /// Counts one edge answer.

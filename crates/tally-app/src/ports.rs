@@ -171,7 +171,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Saves a program's canonical document for an account, in one transaction. A
     /// program owned by another account is a conflict.
-    async fn save_program(&self, account_sid: &str, program_id: ProgramId, document: &str, now: Timestamp) -> StoreResult<SaveOutcome>;
+    async fn save_program(
+        &self,
+        account_sid: &str,
+        program_id: ProgramId,
+        document: &str,
+        now: Timestamp,
+    ) -> StoreResult<SaveOutcome>;
     /// Loads one program.
     async fn program(&self, program_id: ProgramId) -> StoreResult<Option<StoredProgram>>;
     /// Loads all programs.
@@ -183,7 +189,12 @@ pub trait Store: Send + Sync + 'static {
     /// every click survives a crash.
     async fn append_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
     /// Reads up to `limit` clicks after `after`, in (time, insertion) order.
-    async fn clicks_page(&self, query: &ClickQuery, after: Option<ClickCursor>, limit: u32) -> StoreResult<Vec<StoredClick>>;
+    async fn clicks_page(
+        &self,
+        query: &ClickQuery,
+        after: Option<ClickCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredClick>>;
     /// Counts a program's clicks.
     async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64>;
 }

@@ -68,7 +68,12 @@ impl Programs {
 
     /// Checks a document and stores it for the account, then refreshes the catalog.
     /// `path_id`, when the caller addressed a program by id, must match the document's.
-    pub async fn apply(&self, account_sid: &str, document: ProgramDocument, path_id: Option<ProgramId>) -> Result<ApplyReport, ProgramError> {
+    pub async fn apply(
+        &self,
+        account_sid: &str,
+        document: ProgramDocument,
+        path_id: Option<ProgramId>,
+    ) -> Result<ApplyReport, ProgramError> {
         if self.store.account(account_sid).await?.is_none() {
             return Err(ProgramError::UnknownAccount(account_sid.to_owned()));
         }
@@ -81,7 +86,10 @@ impl Programs {
         self.catalog.refresh_if_changed().await?;
         let clashes = self.catalog.get().clashes(&program);
         if !clashes.is_empty() {
-            let problems = clashes.into_iter().map(|message| Problem { path: "vanity_links/unique_urls".into(), message }).collect();
+            let problems = clashes
+                .into_iter()
+                .map(|message| Problem { path: "vanity_links/unique_urls".into(), message })
+                .collect();
             return Err(ProgramError::Invalid(problems));
         }
         let canonical = canonical_json(program.document());
@@ -111,7 +119,8 @@ impl Programs {
 /// The canonical text of a document: pretty JSON in the document's field order, with
 /// a final newline.
 pub fn canonical_json(document: &ProgramDocument) -> String {
-    let mut text = serde_json::to_string_pretty(document).unwrap_or_else(|_| unreachable!("documents always serialise"));
+    let mut text =
+        serde_json::to_string_pretty(document).unwrap_or_else(|_| unreachable!("documents always serialise"));
     text.push('\n');
     text
 }

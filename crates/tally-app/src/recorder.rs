@@ -46,7 +46,11 @@ impl Default for RecorderSettings {
 impl ClickRecorder {
     /// Starts the writer task. It ends, after committing everything queued, when every
     /// recorder handle has been dropped; await the returned handle to know it is done.
-    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>, settings: RecorderSettings) -> (ClickRecorder, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        settings: RecorderSettings,
+    ) -> (ClickRecorder, tokio::task::JoinHandle<()>) {
         let (queue, receiver) = mpsc::channel(settings.queue_capacity);
         let writer = tokio::spawn(write_batches(receiver, store, metrics, settings.max_batch));
         (ClickRecorder { queue }, writer)
@@ -63,11 +67,17 @@ impl ClickRecorder {
     }
 }
 
-async fn write_batches(mut receiver: mpsc::Receiver<PendingClick>, store: Arc<dyn Store>, metrics: Arc<Metrics>, max_batch: usize) {
+async fn write_batches(
+    mut receiver: mpsc::Receiver<PendingClick>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    max_batch: usize,
+) {
     let mut pending = Vec::with_capacity(max_batch);
     // While one batch commits, the next fills up in the channel: that is the group commit.
     while receiver.recv_many(&mut pending, max_batch).await > 0 {
-        let (clicks, waiters): (Vec<Click>, Vec<_>) = pending.drain(..).map(|item| (item.click, item.committed)).unzip();
+        let (clicks, waiters): (Vec<Click>, Vec<_>) =
+            pending.drain(..).map(|item| (item.click, item.committed)).unzip();
         let started = Instant::now();
         let result = store.append_clicks(&clicks).await;
         metrics.click_commit_seconds.observe(started.elapsed().as_secs_f64());

@@ -70,7 +70,8 @@ impl Keyed {
     fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
         // The purpose separates uses of the one key, so an IP hash can never pass as a
         // cookie signature. Any key length is valid for HMAC.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(data);

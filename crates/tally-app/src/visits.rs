@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tally_core::ids::{AdId, ClickId, VisitorId};
-use tally_core::program::{Owner, Program};
 use tally_core::link_query::LinkQuery;
+use tally_core::program::{Owner, Program};
 use tally_core::session::SessionJar;
 use tally_core::visit::{VisitRequest, VisitTarget, plan_visit};
 
@@ -107,7 +107,13 @@ pub struct Visits {
 
 impl Visits {
     /// Builds the use case.
-    pub fn new(catalog: Arc<CatalogHandle>, recorder: ClickRecorder, clock: Arc<dyn Clock>, keyed: Keyed, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        catalog: Arc<CatalogHandle>,
+        recorder: ClickRecorder,
+        clock: Arc<dyn Clock>,
+        keyed: Keyed,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Visits { catalog, recorder, clock, keyed, metrics }
     }
 
@@ -144,7 +150,9 @@ impl Visits {
         let mut sessions = input.sessions;
         let plan = plan_visit(program, target, &request, &mut sessions);
         let Some(click) = plan.click else {
-            return VisitOutcome::Land { location: plan.location.unwrap_or_else(|| program.default_landing_page().to_string()) };
+            return VisitOutcome::Land {
+                location: plan.location.unwrap_or_else(|| program.default_landing_page().to_string()),
+            };
         };
         if let Err(error) = self.recorder.record(click).await {
             return VisitOutcome::Unavailable(error);

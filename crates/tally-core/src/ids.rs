@@ -129,11 +129,7 @@ fn is_url_safe_token(text: &str, max_len: usize) -> bool {
 impl FromStr for ClickId {
     type Err = IdError;
     fn from_str(text: &str) -> Result<Self, IdError> {
-        if is_url_safe_token(text, Self::MAX_LEN) {
-            Ok(ClickId(text.to_owned()))
-        } else {
-            Err(IdError::Malformed)
-        }
+        if is_url_safe_token(text, Self::MAX_LEN) { Ok(ClickId(text.to_owned())) } else { Err(IdError::Malformed) }
     }
 }
 
@@ -176,11 +172,7 @@ impl VisitorId {
 impl FromStr for VisitorId {
     type Err = IdError;
     fn from_str(text: &str) -> Result<Self, IdError> {
-        if is_url_safe_token(text, 64) {
-            Ok(VisitorId(text.to_owned()))
-        } else {
-            Err(IdError::Malformed)
-        }
+        if is_url_safe_token(text, 64) { Ok(VisitorId(text.to_owned())) } else { Err(IdError::Malformed) }
     }
 }
 

@@ -73,12 +73,11 @@ pub fn parse_deep_link(text: &str, permitted: &PermittedDomains) -> Result<Url, 
 /// (`https%3A%2F%2F…`); decode it once more so that it is judged by its real host.
 fn decode_if_still_encoded(text: &str) -> std::borrow::Cow<'_, str> {
     let lower_start: String = text.chars().take(10).collect::<String>().to_ascii_lowercase();
-    if lower_start.starts_with("http%3a") || lower_start.starts_with("https%3a") {
-        if let Ok(decoded) = percent_encoding::percent_decode_str(text).decode_utf8() {
-            return std::borrow::Cow::Owned(decoded.into_owned());
-        }
+    let encoded_scheme = lower_start.starts_with("http%3a") || lower_start.starts_with("https%3a");
+    match percent_encoding::percent_decode_str(text).decode_utf8() {
+        Ok(decoded) if encoded_scheme => std::borrow::Cow::Owned(decoded.into_owned()),
+        _ => std::borrow::Cow::Borrowed(text),
     }
-    std::borrow::Cow::Borrowed(text)
 }
 
 /// The host as compared with permitted domains: ASCII (IDNA) lower case, without the
@@ -403,9 +402,10 @@ mod tests {
 
     #[test]
     fn the_template_keeps_query_and_fragment_and_encodes_values() {
-        let template =
-            TrackingTemplate::parse("irclickid={clickid}&pid={irpid}&ad={iradid}&c={ircid}&s={sharedid}&n={irmpname}&utm=aff")
-                .unwrap();
+        let template = TrackingTemplate::parse(
+            "irclickid={clickid}&pid={irpid}&ad={iradid}&c={ircid}&s={sharedid}&n={irmpname}&utm=aff",
+        )
+        .unwrap();
         let landing = Url::parse("https://acme.test/p?color=red&irclickid=OLD#reviews").unwrap();
         assert_eq!(
             template.apply(&landing, &values()),

@@ -46,7 +46,10 @@ impl LinkQuery {
             }
         }
         for value in query.sub_ids.iter_mut().chain([&mut query.shared_id]) {
-            if value.as_ref().is_some_and(|text| text.chars().count() > MAX_VALUE_LEN || text.chars().any(char::is_control)) {
+            if value
+                .as_ref()
+                .is_some_and(|text| text.chars().count() > MAX_VALUE_LEN || text.chars().any(char::is_control))
+            {
                 *value = None;
                 query.malformed = true;
             }

@@ -60,10 +60,8 @@ impl SessionJar {
             _ => SessionVerdict { click_id: fresh_id, unique: true },
         };
         self.entries.retain(|entry| now_secs - entry.last_seen <= window.as_secs().max(86_400));
-        self.entries.insert(
-            0,
-            SessionEntry { program, owner, click_id: verdict.click_id.clone(), last_seen: now_secs },
-        );
+        self.entries
+            .insert(0, SessionEntry { program, owner, click_id: verdict.click_id.clone(), last_seen: now_secs });
         self.entries.truncate(MAX_SESSIONS);
         verdict
     }

@@ -22,8 +22,22 @@ pub struct UserAgentInfo {
 
 /// Substrings (lower case) of automated clients that woothee does not list as crawlers.
 const BOT_MARKERS: &[&str] = &[
-    "bot", "crawl", "spider", "slurp", "headless", "curl/", "wget/", "python-", "go-http-client",
-    "java/", "okhttp", "libwww", "httpclient", "scrapy", "phantomjs", "wrk",
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "headless",
+    "curl/",
+    "wget/",
+    "python-",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "libwww",
+    "httpclient",
+    "scrapy",
+    "phantomjs",
+    "wrk",
 ];
 
 /// Parses a user agent. An absent or empty one is treated as automated.
@@ -40,7 +54,10 @@ pub fn parse_user_agent(user_agent: &str) -> UserAgentInfo {
     let bot = category == "crawler" || BOT_MARKERS.iter().any(|marker| lower.contains(marker));
     let device = if bot {
         DeviceType::Bot
-    } else if lower.contains("ipad") || (lower.contains("android") && !lower.contains("mobile")) || lower.contains("tablet") {
+    } else if lower.contains("ipad")
+        || (lower.contains("android") && !lower.contains("mobile"))
+        || lower.contains("tablet")
+    {
         DeviceType::Tablet
     } else {
         match category {

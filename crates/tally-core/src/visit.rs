@@ -74,7 +74,12 @@ struct Landing {
 
 /// Decides the landing page and the click for one visit, and updates the browser's
 /// click sessions.
-pub fn plan_visit(program: &Program, target: VisitTarget<'_>, request: &VisitRequest<'_>, sessions: &mut SessionJar) -> VisitPlan {
+pub fn plan_visit(
+    program: &Program,
+    target: VisitTarget<'_>,
+    request: &VisitRequest<'_>,
+    sessions: &mut SessionJar,
+) -> VisitPlan {
     let (owner_id, ad, source) = match target {
         VisitTarget::Link { owner, ad } => (owner.id, Some(ad), TouchSource::Link),
         VisitTarget::Impression { owner, ad } => (owner.id, Some(ad), TouchSource::Impression),
@@ -115,7 +120,10 @@ pub fn plan_visit(program: &Program, target: VisitTarget<'_>, request: &VisitReq
     });
     let agent = parse_user_agent(request.user_agent);
     let referrer_url = request.referrer.map(|referrer| truncate_to_boundary(referrer, MAX_REFERRER_LEN).to_owned());
-    let referrer_domain = referrer_url.as_deref().and_then(|text| Url::parse(text).ok()).and_then(|url| url.host_str().map(str::to_owned));
+    let referrer_domain = referrer_url
+        .as_deref()
+        .and_then(|text| Url::parse(text).ok())
+        .and_then(|url| url.host_str().map(str::to_owned));
     let click = Click {
         click_id: session.click_id,
         at: request.now,
@@ -166,4 +174,3 @@ fn choose_landing(program: &Program, target: VisitTarget<'_>, ad: Option<AdId>, 
         _ => Landing { url: fallback, malformed: true },
     }
 }
-

@@ -37,10 +37,10 @@ pub(crate) fn read(headers: &HeaderMap, keyed: &Keyed) -> BrowserState {
             match name {
                 VISITOR_COOKIE if state.visitor.is_none() => state.visitor = value.parse().ok(),
                 SESSIONS_COOKIE if state.sessions.is_empty() => {
-                    if let Some((signature, jar)) = value.split_once(':') {
-                        if keyed.verify(jar, signature) {
-                            state.sessions = SessionJar::decode(jar);
-                        }
+                    if let Some((signature, jar)) = value.split_once(':')
+                        && keyed.verify(jar, signature)
+                    {
+                        state.sessions = SessionJar::decode(jar);
                     }
                 }
                 _ => {}
@@ -74,7 +74,13 @@ mod tests {
     fn jar() -> SessionJar {
         let mut jar = SessionJar::default();
         let click: ClickId = "abc".parse().unwrap();
-        jar.continue_or_start(ProgramId(1), PartnerId(2), jiff::Timestamp::UNIX_EPOCH, jiff::SignedDuration::from_mins(30), click);
+        jar.continue_or_start(
+            ProgramId(1),
+            PartnerId(2),
+            jiff::Timestamp::UNIX_EPOCH,
+            jiff::SignedDuration::from_mins(30),
+            click,
+        );
         jar
     }
 

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tally_app::visits::{VisitAddress, VisitInput, VisitOutcome};
 
+use crate::AppState;
 use crate::cookies;
 use crate::pages;
-use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/c/{owner}/{ad}/{program}", get(click)).route("/i/{owner}/{ad}/{program}", get(impression))

@@ -16,7 +16,11 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
 
 /// An unknown link: never a redirect to an arbitrary place.
 pub(crate) fn not_found() -> Response {
-    page(StatusCode::NOT_FOUND, "Link not found", "This tracking link is not valid. Please check the address or go to the store directly.")
+    page(
+        StatusCode::NOT_FOUND,
+        "Link not found",
+        "This tracking link is not valid. Please check the address or go to the store directly.",
+    )
 }
 
 /// The click could not be stored, so it is not answered as a redirect.

@@ -11,7 +11,9 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// The database was written by a newer Tally.
-    #[error("the database schema is at version {found}, newer than this tally understands ({supported}); upgrade tally")]
+    #[error(
+        "the database schema is at version {found}, newer than this tally understands ({supported}); upgrade tally"
+    )]
     TooNew {
         /// Version found.
         found: i64,
@@ -45,7 +47,10 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), MigrateError> {
         let version = index as i64 + 1;
         let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process may have migrated while we waited for the lock.
-        let already: bool = transaction.query_row("SELECT count(*) FROM schema_migration WHERE version = ?1", [version], |row| row.get::<_, i64>(0))? > 0;
+        let already: bool =
+            transaction.query_row("SELECT count(*) FROM schema_migration WHERE version = ?1", [version], |row| {
+                row.get::<_, i64>(0)
+            })? > 0;
         if !already {
             transaction.execute_batch(sql)?;
             transaction.execute(

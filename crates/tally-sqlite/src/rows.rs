@@ -33,7 +33,8 @@ const INSERT_CLICK: &str = "INSERT INTO click (click_id, created_at, program_id,
     sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
-pub(crate) const CLICK_COLUMNS: &str = "click_seq, click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
+pub(crate) const CLICK_COLUMNS: &str =
+    "click_seq, click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
     visitor_id, ip_hash, country, user_agent, device, os, browser, referrer_url, referrer_domain, landing_page,
     sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable";
 

@@ -94,7 +94,10 @@ impl SqliteStore {
             let _ = answer.send(work(connection));
         });
         self.writer.send(job).map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?;
-        answered.await.map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?.map_err(store_error)
+        answered
+            .await
+            .map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?
+            .map_err(store_error)
     }
 
     /// Runs a closure on a pooled read connection, off the async threads.
@@ -138,7 +141,9 @@ fn store_error(error: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(failure, _) if failure.code == ErrorCode::ConstraintViolation => {
             StoreError::Conflict(error.to_string())
         }
-        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => StoreError::Corrupt(error.to_string()),
+        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {
+            StoreError::Corrupt(error.to_string())
+        }
         _ => StoreError::Unavailable(error.to_string()),
     }
 }
@@ -206,7 +211,11 @@ impl Store for SqliteStore {
         let sid = account_sid.to_owned();
         self.read(move |connection| {
             connection
-                .query_row("SELECT account_sid, name, auth_token_hash, created_at FROM account WHERE account_sid = ?1", [sid], account_row)
+                .query_row(
+                    "SELECT account_sid, name, auth_token_hash, created_at FROM account WHERE account_sid = ?1",
+                    [sid],
+                    account_row,
+                )
                 .optional()
         })
         .await
@@ -300,7 +309,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_program(&self, account_sid: &str, program_id: ProgramId, document: &str, now: Timestamp) -> StoreResult<SaveOutcome> {
+    async fn save_program(
+        &self,
+        account_sid: &str,
+        program_id: ProgramId,
+        document: &str,
+        now: Timestamp,
+    ) -> StoreResult<SaveOutcome> {
         let (sid, document) = (account_sid.to_owned(), document.to_owned());
         let id = id_to_sql(program_id.0);
         let outcome = self
@@ -348,7 +363,8 @@ impl Store for SqliteStore {
 
     async fn programs(&self) -> StoreResult<Vec<StoredProgram>> {
         self.read(|connection| {
-            let mut statement = connection.prepare(&format!("SELECT {PROGRAM_COLUMNS} FROM program ORDER BY program_id"))?;
+            let mut statement =
+                connection.prepare(&format!("SELECT {PROGRAM_COLUMNS} FROM program ORDER BY program_id"))?;
             let rows = statement.query_map([], program_row)?;
             rows.collect()
         })
@@ -377,7 +393,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn clicks_page(&self, query: &ClickQuery, after: Option<ClickCursor>, limit: u32) -> StoreResult<Vec<StoredClick>> {
+    async fn clicks_page(
+        &self,
+        query: &ClickQuery,
+        after: Option<ClickCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredClick>> {
         let query = query.clone();
         self.read(move |connection| {
             let sql = format!(
@@ -387,7 +408,8 @@ impl Store for SqliteStore {
                  ORDER BY created_at, click_seq LIMIT ?7"
             );
             let mut statement = connection.prepare_cached(&sql)?;
-            let (after_at, after_seq) = after.map(|cursor| (micros(cursor.at), cursor.seq)).unwrap_or((i64::MIN, i64::MIN));
+            let (after_at, after_seq) =
+                after.map(|cursor| (micros(cursor.at), cursor.seq)).unwrap_or((i64::MIN, i64::MIN));
             let rows = statement.query_map(
                 params![
                     id_to_sql(query.program.0),
@@ -407,7 +429,9 @@ impl Store for SqliteStore {
 
     async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64> {
         let id = id_to_sql(program.0);
-        self.read(move |connection| connection.query_row("SELECT count(*) FROM click WHERE program_id = ?1", [id], |row| row.get(0)))
-            .await
+        self.read(move |connection| {
+            connection.query_row("SELECT count(*) FROM click WHERE program_id = ?1", [id], |row| row.get(0))
+        })
+        .await
     }
 }

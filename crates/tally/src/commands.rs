@@ -35,7 +35,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&credentials)
         }
         Command::Token(TokenCommand::Create { account, partner, name }) => {
-            let partner = partner.map(|text| text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))).transpose()?;
+            let partner = partner
+                .map(|text| {
+                    text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))
+                })
+                .transpose()?;
             let token = accounts(&settings)?.create_token(&account, partner, name.as_deref()).await?;
             print_json(&serde_json::json!({ "token": token }))
         }
@@ -103,7 +107,9 @@ async fn export_clicks(
 ) -> anyhow::Result<()> {
     let program = program_id(id)?;
     let instant = |name: &str, text: Option<String>, default: Timestamp| -> anyhow::Result<Timestamp> {
-        text.map_or(Ok(default), |text| text.parse().with_context(|| format!("--{name}: {text:?} is not an RFC 3339 time")))
+        text.map_or(Ok(default), |text| {
+            text.parse().with_context(|| format!("--{name}: {text:?} is not an RFC 3339 time"))
+        })
     };
     let since = instant("since", since, Timestamp::UNIX_EPOCH)?;
     let until = instant("until", until, SystemClock.now())?;
@@ -113,7 +119,8 @@ async fn export_clicks(
     let viewer = match partner {
         None => Viewer::Operator,
         Some(text) => {
-            let partner = text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))?;
+            let partner =
+                text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))?;
             let entry = catalog.get().program(program).map(|entry| entry.account_sid.clone());
             let account_sid = entry.with_context(|| format!("program {program} not found"))?;
             Viewer::Partner { account_sid, partner }

@@ -115,11 +115,17 @@ pub(crate) struct Overrides {
 }
 
 /// Loads the layered configuration.
-pub(crate) fn load(file: Option<&Path>, env: &BTreeMap<String, String>, overrides: Overrides) -> anyhow::Result<Config> {
+pub(crate) fn load(
+    file: Option<&Path>,
+    env: &BTreeMap<String, String>,
+    overrides: Overrides,
+) -> anyhow::Result<Config> {
     let mut table = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
-            text.parse::<toml::Table>().with_context(|| format!("configuration file {} is not valid TOML", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+            text.parse::<toml::Table>()
+                .with_context(|| format!("configuration file {} is not valid TOML", path.display()))?
         }
         None => toml::Table::new(),
     };
@@ -129,7 +135,10 @@ pub(crate) fn load(file: Option<&Path>, env: &BTreeMap<String, String>, override
         }
         let key = name["TALLY_".len()..].to_ascii_lowercase().replace("__", ".");
         let Some((_, kind)) = ENV_KEYS.iter().find(|(known, _)| *known == key) else {
-            let known: Vec<String> = ENV_KEYS.iter().map(|(key, _)| format!("TALLY_{}", key.to_ascii_uppercase().replace('.', "__"))).collect();
+            let known: Vec<String> = ENV_KEYS
+                .iter()
+                .map(|(key, _)| format!("TALLY_{}", key.to_ascii_uppercase().replace('.', "__")))
+                .collect();
             bail!("unknown environment variable {name}; known: {}", known.join(", "));
         };
         set(&mut table, &key, typed(name, value, *kind)?);
@@ -155,7 +164,9 @@ fn typed(name: &str, value: &str, kind: Kind) -> anyhow::Result<toml::Value> {
             "false" | "0" => toml::Value::Boolean(false),
             _ => bail!("{name} must be true or false, not {value:?}"),
         },
-        Kind::Count => toml::Value::Integer(value.parse().with_context(|| format!("{name} must be a whole number, not {value:?}"))?),
+        Kind::Count => toml::Value::Integer(
+            value.parse().with_context(|| format!("{name} must be a whole number, not {value:?}"))?,
+        ),
     })
 }
 
@@ -223,8 +234,12 @@ fn default_database(demo: bool) -> &'static str {
 impl Config {
     /// Checks every value once.
     pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
-        let listen = self.listen.parse().with_context(|| format!("listen: {:?} is not an address such as 127.0.0.1:8080", self.listen))?;
-        let database = DatabaseUrl::parse(self.database.as_deref().unwrap_or(default_database(self.demo))).context("database")?;
+        let listen = self
+            .listen
+            .parse()
+            .with_context(|| format!("listen: {:?} is not an address such as 127.0.0.1:8080", self.listen))?;
+        let database =
+            DatabaseUrl::parse(self.database.as_deref().unwrap_or(default_database(self.demo))).context("database")?;
         let synchronous = Synchronous::parse(&self.sqlite.synchronous)
             .with_context(|| format!("sqlite.synchronous: {:?} must be full or normal", self.sqlite.synchronous))?;
         if !(1..=10_000).contains(&self.click_log.max_batch) {
@@ -255,9 +270,16 @@ mod tests {
     fn flags_beat_environment_which_beats_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let file = directory.path().join("tally.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:1\"\ndatabase = \"sqlite:file.db\"\n[sqlite]\nsynchronous = \"normal\"\n").unwrap();
-        let from_env = env(&[("TALLY_DATABASE", "sqlite:env.db"), ("TALLY_EDGE__SECURE_COOKIES", "true"), ("PATH", "/bin")]);
-        let config = load(Some(&file), &from_env, Overrides { listen: Some("127.0.0.1:3".into()), ..Default::default() }).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\ndatabase = \"sqlite:file.db\"\n[sqlite]\nsynchronous = \"normal\"\n",
+        )
+        .unwrap();
+        let from_env =
+            env(&[("TALLY_DATABASE", "sqlite:env.db"), ("TALLY_EDGE__SECURE_COOKIES", "true"), ("PATH", "/bin")]);
+        let config =
+            load(Some(&file), &from_env, Overrides { listen: Some("127.0.0.1:3".into()), ..Default::default() })
+                .unwrap();
         let settings = config.settings().unwrap();
         assert_eq!(settings.listen.port(), 3);
         assert_eq!(settings.database, DatabaseUrl::Sqlite("env.db".into()));

@@ -37,7 +37,19 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let keyed = Keyed::new(&hmac_key);
     let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
     let programs = Programs::new(store.clone(), clock.clone(), catalog.clone());
-    let demo = if settings.demo { Some(demo::install(&accounts, &programs, store.as_ref(), first_run.as_ref().map(|run| run.account.account_sid.as_str())).await?) } else { None };
+    let demo = if settings.demo {
+        Some(
+            demo::install(
+                &accounts,
+                &programs,
+                store.as_ref(),
+                first_run.as_ref().map(|run| run.account.account_sid.as_str()),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
 
     let recorder_settings = RecorderSettings { max_batch: settings.max_batch, ..RecorderSettings::default() };
     let (recorder, writer) = ClickRecorder::start(store.clone(), metrics.clone(), recorder_settings);
@@ -50,10 +62,15 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         metrics,
         keyed,
         clock,
-        edge: EdgeSettings { secure_cookies: settings.secure_cookies, trust_proxy_headers: settings.trust_proxy_headers },
+        edge: EdgeSettings {
+            secure_cookies: settings.secure_cookies,
+            trust_proxy_headers: settings.trust_proxy_headers,
+        },
     };
 
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     announce(address, first_run.as_ref(), demo.as_ref())?;
     tracing::info!(%address, database = ?settings.database, "tally is serving");
@@ -88,7 +105,11 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
         writeln!(out, "  auth_token:  {}", first_run.account.auth_token)?;
     }
     if let Some(demo) = demo {
-        writeln!(out, "demo: program {} at http://{address}/c/101/1/{} (Host go.acme.test for vanity links)", demo.program, demo.program)?;
+        writeln!(
+            out,
+            "demo: program {} at http://{address}/c/101/1/{} (Host go.acme.test for vanity links)",
+            demo.program, demo.program
+        )?;
         if let Some(account) = &demo.new_account {
             writeln!(out, "  demo account_sid: {}  auth_token: {}", account.account_sid, account.auth_token)?;
         }
@@ -128,4 +149,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing open requests");
 }
-

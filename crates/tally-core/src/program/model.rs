@@ -173,7 +173,8 @@ impl Program {
         match owner.kind {
             OwnerKind::MediaSource => true,
             OwnerKind::Partner => {
-                owner.active && self.contracts.get(&owner.id).is_some_and(|spans| spans.iter().any(|span| span.covers(at)))
+                owner.active
+                    && self.contracts.get(&owner.id).is_some_and(|spans| spans.iter().any(|span| span.covers(at)))
             }
         }
     }

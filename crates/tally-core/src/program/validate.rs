@@ -34,8 +34,25 @@ impl fmt::Display for Problem {
 
 /// First path segments a vanity link may not take, because Tally answers them itself.
 const RESERVED_FIRST_SEGMENTS: &[&str] = &[
-    "c", "i", "api", "healthz", "readyz", "metrics", "tag.js", "stat.js", "pageload", "advertisers", "webhooks",
-    ".well-known", "static", "assets", "login", "logout", "dashboard", "favicon.ico", "robots.txt",
+    "c",
+    "i",
+    "api",
+    "healthz",
+    "readyz",
+    "metrics",
+    "tag.js",
+    "stat.js",
+    "pageload",
+    "advertisers",
+    "webhooks",
+    ".well-known",
+    "static",
+    "assets",
+    "login",
+    "logout",
+    "dashboard",
+    "favicon.ico",
+    "robots.txt",
 ];
 
 /// The longest click session accepted: a week.
@@ -80,7 +97,8 @@ impl Program {
             "program.time_zone",
             format!("{:?} is not an IANA time zone", settings.time_zone),
         );
-        let default_landing_page = problems.landing_page("program.default_landing_page".into(), &settings.default_landing_page);
+        let default_landing_page =
+            problems.landing_page("program.default_landing_page".into(), &settings.default_landing_page);
         let tracking_domains = check_tracking_domains(&mut problems, &settings.tracking_domains);
         let permitted_domains = check_permitted_domains(&mut problems, &settings.permitted_domains);
         let template_text = settings.tracking_template.as_deref().unwrap_or(DEFAULT_TRACKING_TEMPLATE);
@@ -141,7 +159,9 @@ fn check_permitted_domains(problems: &mut Problems, patterns: &[String]) -> Perm
         .iter()
         .enumerate()
         .filter_map(|(index, pattern)| {
-            DomainPattern::parse(pattern).map_err(|message| problems.add(format!("program.permitted_domains[{index}]"), message)).ok()
+            DomainPattern::parse(pattern)
+                .map_err(|message| problems.add(format!("program.permitted_domains[{index}]"), message))
+                .ok()
         })
         .collect();
     PermittedDomains::new(parsed)
@@ -165,7 +185,11 @@ fn check_event_types(problems: &mut Problems, event_types: &[EventTypeDoc]) {
     let mut codes = HashSet::new();
     for (index, event_type) in event_types.iter().enumerate() {
         let path = format!("event_types[{index}]");
-        problems.check(ids.insert(event_type.id), format!("{path}.id"), format!("event type {} is listed twice", event_type.id));
+        problems.check(
+            ids.insert(event_type.id),
+            format!("{path}.id"),
+            format!("event type {} is listed twice", event_type.id),
+        );
         problems.name(format!("{path}.name"), &event_type.name);
         let code_ok = !event_type.code.is_empty()
             && event_type.code.len() <= 64
@@ -181,14 +205,23 @@ fn check_event_types(problems: &mut Problems, event_types: &[EventTypeDoc]) {
 
 fn check_owners(problems: &mut Problems, document: &ProgramDocument) -> HashMap<PartnerId, Owner> {
     let mut owners = HashMap::new();
-    let partners = document.partners.iter().map(|p| (p.id, &p.name, p.credit_group, p.status == PartnerStatus::Active, OwnerKind::Partner));
+    let partners = document
+        .partners
+        .iter()
+        .map(|p| (p.id, &p.name, p.credit_group, p.status == PartnerStatus::Active, OwnerKind::Partner));
     let media = document.media_sources.iter().map(|m| (m.id, &m.name, m.credit_group, true, OwnerKind::MediaSource));
     let mut partner_index = 0;
     let mut media_index = 0;
     for (id, name, credit_group, active, kind) in partners.chain(media) {
         let path = match kind {
-            OwnerKind::Partner => { partner_index += 1; format!("partners[{}]", partner_index - 1) }
-            OwnerKind::MediaSource => { media_index += 1; format!("media_sources[{}]", media_index - 1) }
+            OwnerKind::Partner => {
+                partner_index += 1;
+                format!("partners[{}]", partner_index - 1)
+            }
+            OwnerKind::MediaSource => {
+                media_index += 1;
+                format!("media_sources[{}]", media_index - 1)
+            }
         };
         problems.name(format!("{path}.name"), name);
         let owner = Owner { id, kind, name: name.clone(), credit_group, active };
@@ -204,7 +237,8 @@ fn check_ads(problems: &mut Problems, ads: &[AdDoc]) -> HashMap<AdId, Ad> {
     for (index, ad) in ads.iter().enumerate() {
         let path = format!("ads[{index}]");
         problems.name(format!("{path}.name"), &ad.name);
-        let landing_page = ad.landing_page.as_deref().and_then(|text| problems.landing_page(format!("{path}.landing_page"), text));
+        let landing_page =
+            ad.landing_page.as_deref().and_then(|text| problems.landing_page(format!("{path}.landing_page"), text));
         let entry = Ad { id: ad.id, landing_page, deep_linking: ad.deep_linking };
         if compiled.insert(ad.id, entry).is_some() {
             problems.add(format!("{path}.id"), format!("ad {} is listed twice", ad.id));
@@ -222,7 +256,9 @@ fn check_payout(problems: &mut Problems, path: &str, payout: &PayoutDoc) {
             format!("{path}.rate"),
             "a rate is a percentage between 0 and 100",
         ),
-        (None, Some(amount)) => problems.check(amount >= Decimal::ZERO, format!("{path}.amount"), "must not be negative"),
+        (None, Some(amount)) => {
+            problems.check(amount >= Decimal::ZERO, format!("{path}.amount"), "must not be negative")
+        }
         _ => problems.add(path, "give exactly one of \"rate\" or \"amount\""),
     }
 }
@@ -232,7 +268,11 @@ fn check_template_terms(problems: &mut Problems, document: &ProgramDocument) {
     let mut ids = HashSet::new();
     for (index, terms) in document.template_terms.iter().enumerate() {
         let path = format!("template_terms[{index}]");
-        problems.check(ids.insert(terms.id), format!("{path}.id"), format!("template terms {} are listed twice", terms.id));
+        problems.check(
+            ids.insert(terms.id),
+            format!("{path}.id"),
+            format!("template terms {} are listed twice", terms.id),
+        );
         problems.name(format!("{path}.name"), &terms.name);
         let mut paid_event_types = HashSet::new();
         for (payout_index, payout) in terms.event_payouts.iter().enumerate() {
@@ -251,7 +291,10 @@ fn check_template_terms(problems: &mut Problems, document: &ProgramDocument) {
             for (window_index, window) in payout.referral_windows.iter().enumerate() {
                 let window_path = format!("{path}.referral_windows[{window_index}]");
                 problems.check(window.window > 0, format!("{window_path}.window"), "must be at least 1");
-                let max = match window.unit { WindowUnit::Day => 365, WindowUnit::Hour => 365 * 24 };
+                let max = match window.unit {
+                    WindowUnit::Day => 365,
+                    WindowUnit::Hour => 365 * 24,
+                };
                 problems.check(window.window <= max, format!("{window_path}.window"), "must not exceed a year");
                 problems.check(window_touches.insert(window.touch), window_path, "a touch kind has two windows");
             }
@@ -261,11 +304,19 @@ fn check_template_terms(problems: &mut Problems, document: &ProgramDocument) {
             let mut ranks = HashSet::new();
             for (group_index, group) in payout.payout_groups.iter().enumerate() {
                 let group_path = format!("{path}.payout_groups[{group_index}]");
-                problems.check(ranks.insert(group.rank), format!("{group_path}.rank"), format!("rank {} is used twice", group.rank));
+                problems.check(
+                    ranks.insert(group.rank),
+                    format!("{group_path}.rank"),
+                    format!("rank {} is used twice", group.rank),
+                );
                 check_payout(problems, &format!("{group_path}.payout"), &group.payout);
                 for (rule_index, rule) in group.rules.iter().enumerate() {
                     let has_value = rule.values.split(',').any(|value| !value.trim().is_empty());
-                    problems.check(has_value, format!("{group_path}.rules[{rule_index}].values"), "must name at least one value");
+                    problems.check(
+                        has_value,
+                        format!("{group_path}.rules[{rule_index}].values"),
+                        "must name at least one value",
+                    );
                 }
             }
             for (name, schedule) in [("locking", payout.locking), ("payment", payout.payment)] {
@@ -291,7 +342,11 @@ fn check_contracts(
     for (index, contract) in document.contracts.iter().enumerate() {
         let path = format!("contracts[{index}]");
         let is_partner = owners.get(&contract.partner).is_some_and(|owner| owner.kind == OwnerKind::Partner);
-        problems.check(is_partner, format!("{path}.partner"), format!("partner {} is not in partners", contract.partner));
+        problems.check(
+            is_partner,
+            format!("{path}.partner"),
+            format!("partner {} is not in partners", contract.partner),
+        );
         problems.check(
             terms.contains(&contract.template_terms),
             format!("{path}.template_terms"),
@@ -303,9 +358,9 @@ fn check_contracts(
         }
         let span = Validity { start: contract.start, end: contract.end };
         let spans = contracts.entry(contract.partner).or_default();
-        let overlaps = spans.iter().any(|other| {
-            other.end.is_none_or(|end| span.start < end) && span.end.is_none_or(|end| other.start < end)
-        });
+        let overlaps = spans
+            .iter()
+            .any(|other| other.end.is_none_or(|end| span.start < end) && span.end.is_none_or(|end| other.start < end));
         problems.check(!overlaps, path, format!("overlaps another contract of partner {}", contract.partner));
         spans.push(span);
     }
@@ -356,20 +411,41 @@ fn check_vanity_links(
         if let Some(message) = vanity_path_problem(&key) {
             problems.add(format!("{path}.path"), message);
         }
-        problems.check(paths.insert(key.clone()), format!("{path}.path"), format!("path {:?} is used twice", link.path));
-        problems.check(owners.contains_key(&link.partner), format!("{path}.partner"), format!("{} is not a partner or media source", link.partner));
+        problems.check(
+            paths.insert(key.clone()),
+            format!("{path}.path"),
+            format!("path {:?} is used twice", link.path),
+        );
+        problems.check(
+            owners.contains_key(&link.partner),
+            format!("{path}.partner"),
+            format!("{} is not a partner or media source", link.partner),
+        );
         if let Some(ad) = link.ad {
             problems.check(ads.contains_key(&ad), format!("{path}.ad"), format!("ad {ad} is not in ads"));
         }
         let deep_link = link.deep_link.as_deref().and_then(|text| {
-            parse_deep_link(text, permitted).map_err(|error| problems.add(format!("{path}.deep_link"), error.to_string())).ok()
+            parse_deep_link(text, permitted)
+                .map_err(|error| problems.add(format!("{path}.deep_link"), error.to_string()))
+                .ok()
         });
         let sub_ids_doc = link.sub_ids.clone().unwrap_or_default();
         let sub_ids = [sub_ids_doc.sub_id1, sub_ids_doc.sub_id2, sub_ids_doc.sub_id3];
         for value in sub_ids.iter().chain([&link.shared_id]).flatten() {
-            problems.check(value.chars().count() <= MAX_VALUE_LEN, format!("{path}"), format!("sub ids and shared id are at most {MAX_VALUE_LEN} characters"));
+            problems.check(
+                value.chars().count() <= MAX_VALUE_LEN,
+                path.clone(),
+                format!("sub ids and shared id are at most {MAX_VALUE_LEN} characters"),
+            );
         }
-        links.push(VanityLink { path_key: key, owner: link.partner, ad: link.ad, deep_link, sub_ids, shared_id: link.shared_id.clone() });
+        links.push(VanityLink {
+            path_key: key,
+            owner: link.partner,
+            ad: link.ad,
+            deep_link,
+            sub_ids,
+            shared_id: link.shared_id.clone(),
+        });
     }
     links
 }
@@ -383,7 +459,11 @@ fn vanity_path_problem(key: &str) -> Option<String> {
     RESERVED_FIRST_SEGMENTS.contains(&first).then(|| format!("{first:?} is reserved by Tally"))
 }
 
-fn check_unique_urls(problems: &mut Problems, urls: &[UniqueUrlDoc], owners: &HashMap<PartnerId, Owner>) -> Vec<UniqueUrl> {
+fn check_unique_urls(
+    problems: &mut Problems,
+    urls: &[UniqueUrlDoc],
+    owners: &HashMap<PartnerId, Owner>,
+) -> Vec<UniqueUrl> {
     let mut keys = HashSet::new();
     let mut compiled = Vec::new();
     for (index, unique) in urls.iter().enumerate() {
@@ -395,9 +475,14 @@ fn check_unique_urls(problems: &mut Problems, urls: &[UniqueUrlDoc], owners: &Ha
                 format!("{path}.partner"),
                 format!("partner {partner} is not in partners"),
             ),
-            None => problems.check(!needs_partner, format!("{path}.partner"), "is required unless the state is AVAILABLE or DELETED"),
+            None => problems.check(
+                !needs_partner,
+                format!("{path}.partner"),
+                "is required unless the state is AVAILABLE or DELETED",
+            ),
         }
-        let landing_page = unique.landing_page.as_deref().and_then(|text| problems.landing_page(format!("{path}.landing_page"), text));
+        let landing_page =
+            unique.landing_page.as_deref().and_then(|text| problems.landing_page(format!("{path}.landing_page"), text));
         let Some(url) = problems.landing_page(format!("{path}.url"), &unique.url) else { continue };
         if url.query().is_some() || url.fragment().is_some() || url.port().is_some() {
             problems.add(format!("{path}.url"), "a unique URL is a host and a path, without port, query or fragment");
@@ -405,7 +490,11 @@ fn check_unique_urls(problems: &mut Problems, urls: &[UniqueUrlDoc], owners: &Ha
         }
         let host = url.host_str().unwrap_or("").trim_end_matches('.').to_owned();
         let key = path_key(url.path());
-        problems.check(keys.insert((host.clone(), key.clone())), format!("{path}.url"), format!("{:?} is listed twice", unique.url));
+        problems.check(
+            keys.insert((host.clone(), key.clone())),
+            format!("{path}.url"),
+            format!("{:?} is listed twice", unique.url),
+        );
         compiled.push(UniqueUrl { host, path_key: key, owner: unique.partner, landing_page, state: unique.state });
     }
     compiled

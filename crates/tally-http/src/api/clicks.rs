@@ -28,7 +28,10 @@ fn parameters(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
     let mut parameters = HashMap::new();
     for (name, value) in url_pairs(raw.unwrap_or("")) {
         if !PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::parameter(&name, format!("unknown parameter; expected one of {}", PARAMETERS.join(", "))));
+            return Err(ApiError::parameter(
+                &name,
+                format!("unknown parameter; expected one of {}", PARAMETERS.join(", ")),
+            ));
         }
         if parameters.insert(name.clone(), value).is_some() {
             return Err(ApiError::parameter(&name, "given twice"));
@@ -74,33 +77,45 @@ fn percent_decode(text: &str) -> String {
 fn instant(parameters: &HashMap<String, String>, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
     match parameters.get(name) {
         None => Ok(default),
-        Some(text) => text.parse().map_err(|_| ApiError::parameter(name, format!("{text:?} is not an RFC 3339 time such as 2026-01-31T00:00:00Z"))),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::parameter(name, format!("{text:?} is not an RFC 3339 time such as 2026-01-31T00:00:00Z"))
+        }),
     }
 }
 
-async fn export_clicks(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+async fn export_clicks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let program = program_id(&id)?;
     let parameters = parameters(raw.as_deref())?;
     let since = instant(&parameters, "since", Timestamp::UNIX_EPOCH)?;
     let until = instant(&parameters, "until", state.clock.now())?;
     let format_name = parameters.get("format").map_or("json", String::as_str);
-    let format = ExportFormat::parse(format_name).ok_or_else(|| ApiError::parameter("format", "must be json or csv"))?;
+    let format =
+        ExportFormat::parse(format_name).ok_or_else(|| ApiError::parameter("format", "must be json or csv"))?;
     let viewer = match caller.0.partner {
         Some(partner) => Viewer::Partner { account_sid: caller.0.account_sid, partner },
         None => Viewer::Brand { account_sid: caller.0.account_sid },
     };
     let request = ExportRequest { program, since, until, format };
-    let export = ClickExport::start(state.store.clone(), &state.catalog, &viewer, request).map_err(|error| match error {
-        ExportError::NotFound(_) => ApiError::new(ErrorKind::NotFound, error.to_string()),
-        ExportError::InvertedRange => ApiError::parameter("since", error.to_string()),
-    })?;
+    let export =
+        ClickExport::start(state.store.clone(), &state.catalog, &viewer, request).map_err(|error| match error {
+            ExportError::NotFound(_) => ApiError::new(ErrorKind::NotFound, error.to_string()),
+            ExportError::InvertedRange => ApiError::parameter("since", error.to_string()),
+        })?;
     let (content_type, file_name) = match format {
         ExportFormat::Json => ("application/json", format!("clicks-{program}.json")),
         ExportFormat::Csv => ("text/csv; charset=utf-8", format!("clicks-{program}.csv")),
     };
     let body = Body::from_stream(encode(export));
     Ok((
-        [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\""))],
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
+        ],
         body,
     )
         .into_response())

@@ -4,8 +4,8 @@ mod clicks;
 mod programs;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use tally_app::accounts::TokenScope;

@@ -28,8 +28,14 @@ pub(crate) struct Demo {
 /// Applies the demo program, under the account that already owns it, else the account
 /// this first start just created, else a new demo account. Applying is idempotent, so
 /// restarting the demo changes nothing.
-pub(crate) async fn install(accounts: &Accounts, programs: &Programs, store: &dyn Store, first_account: Option<&str>) -> anyhow::Result<Demo> {
-    let document = parse_document(PROGRAM_DOCUMENT).map_err(|problems| anyhow::anyhow!("demo document: {problems:?}"))?;
+pub(crate) async fn install(
+    accounts: &Accounts,
+    programs: &Programs,
+    store: &dyn Store,
+    first_account: Option<&str>,
+) -> anyhow::Result<Demo> {
+    let document =
+        parse_document(PROGRAM_DOCUMENT).map_err(|problems| anyhow::anyhow!("demo document: {problems:?}"))?;
     let program = document.program.id;
     let (account_sid, new_account) = match store.program(program).await? {
         Some(stored) => (stored.account_sid, None),
@@ -64,15 +70,25 @@ fn pick_visit(program: ProgramId, rng: &mut impl Rng) -> Visit {
     let ad = rng.random_range(1..=4);
     let sub_id = ["summer-post", "sidebar", "newsletter-12", "story"].choose(rng).copied().unwrap_or("x");
     match rng.random_range(0..100) {
-        0..=59 => Visit { path: format!("/c/{owner}/{ad}/{program}?subId1={sub_id}&sharedId=site-{}", rng.random_range(1..5)), host: "go.acme.test" },
+        0..=59 => Visit {
+            path: format!("/c/{owner}/{ad}/{program}?subId1={sub_id}&sharedId=site-{}", rng.random_range(1..5)),
+            host: "go.acme.test",
+        },
         60..=74 => {
-            let page = ["tents", "jackets", "boots/trail-runner?color=red", "sale"].choose(rng).copied().unwrap_or("tents");
-            let deep_link = format!("https%3A%2F%2Fwww.acme.test%2F{}", page.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D"));
+            let page =
+                ["tents", "jackets", "boots/trail-runner?color=red", "sale"].choose(rng).copied().unwrap_or("tents");
+            let deep_link = format!(
+                "https%3A%2F%2Fwww.acme.test%2F{}",
+                page.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D")
+            );
             Visit { path: format!("/c/{owner}/{ad}/{program}?u={deep_link}"), host: "go.acme.test" }
         }
         75..=79 => Visit { path: format!("/c/{owner}/1/{program}?u=https%3A%2F%2Fevil.test%2F"), host: "go.acme.test" },
         80..=87 => Visit { path: format!("/i/{owner}/2/{program}"), host: "go.acme.test" },
-        88..=93 => Visit { path: ["/trailblog", "/alpine"].choose(rng).copied().unwrap_or("/alpine").to_owned(), host: "go.acme.test" },
+        88..=93 => Visit {
+            path: ["/trailblog", "/alpine"].choose(rng).copied().unwrap_or("/alpine").to_owned(),
+            host: "go.acme.test",
+        },
         94..=97 => Visit { path: "/".to_owned(), host: "get-acme.test" },
         _ => Visit { path: "/c/999/1/1000".to_owned(), host: "go.acme.test" },
     }
