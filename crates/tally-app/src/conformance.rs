@@ -182,8 +182,8 @@ fn whole_range() -> ClickQuery {
 /// Every field of a click reads back as written.
 pub async fn clicks_round_trip_every_field(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..10).map(|n| sample_click(n, at(n as i64))).collect();
-    store.append_clicks(&clicks).await.unwrap();
-    store.append_clicks(&[]).await.unwrap();
+    store.append_clicks(clicks.clone()).await.unwrap();
+    store.append_clicks(Vec::new()).await.unwrap();
     let read: Vec<Click> =
         store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
     assert_eq!(read, clicks);
@@ -196,8 +196,8 @@ pub async fn clicks_are_paged_in_time_order_within_the_range(store: Arc<dyn Stor
     // Written out of time order, two in the same microsecond.
     let times = [5, 1, 3, 3, 9, 7, 2];
     let clicks: Vec<Click> = times.iter().enumerate().map(|(n, t)| sample_click(n as u64, at(*t))).collect();
-    store.append_clicks(&clicks[..4]).await.unwrap();
-    store.append_clicks(&clicks[4..]).await.unwrap();
+    store.append_clicks(clicks[..4].to_vec()).await.unwrap();
+    store.append_clicks(clicks[4..].to_vec()).await.unwrap();
     let query = ClickQuery { since: at(2), until: at(9), ..whole_range() };
     let mut seen = Vec::new();
     let mut after = None;
@@ -215,7 +215,7 @@ pub async fn clicks_are_paged_in_time_order_within_the_range(store: Arc<dyn Stor
 /// A partner's export holds only its clicks.
 pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..9).map(|n| sample_click(n, at(n as i64))).collect();
-    store.append_clicks(&clicks).await.unwrap();
+    store.append_clicks(clicks.clone()).await.unwrap();
     let query = ClickQuery { owner: Some(PartnerId(11)), ..whole_range() };
     let owners: Vec<u64> =
         store.clicks_page(&query, None, 100).await.unwrap().iter().map(|s| s.click.owner.0).collect();
@@ -225,6 +225,6 @@ pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
 /// A batch of thousands is one call and fully stored.
 pub async fn a_large_batch_is_stored_whole(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..5_000).map(|n| sample_click(n, at((n / 10) as i64))).collect();
-    store.append_clicks(&clicks).await.unwrap();
+    store.append_clicks(clicks.clone()).await.unwrap();
     assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 5_000);
 }

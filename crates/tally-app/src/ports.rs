@@ -187,7 +187,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a batch of clicks durably, in one transaction: when this returns `Ok`,
     /// every click survives a crash.
-    async fn append_clicks(&self, clicks: &[Click]) -> StoreResult<()>;
+    async fn append_clicks(&self, clicks: Vec<Click>) -> StoreResult<()>;
     /// Reads up to `limit` clicks after `after`, in (time, insertion) order.
     async fn clicks_page(
         &self,

@@ -78,20 +78,22 @@ async fn write_batches(
     while receiver.recv_many(&mut pending, max_batch).await > 0 {
         let (clicks, waiters): (Vec<Click>, Vec<_>) =
             pending.drain(..).map(|item| (item.click, item.committed)).unzip();
+        let count = clicks.len();
+        let sources: Vec<&'static str> = clicks.iter().map(|click| click.source.as_str()).collect();
         let started = Instant::now();
-        let result = store.append_clicks(&clicks).await;
+        let result = store.append_clicks(clicks).await;
         metrics.click_commit_seconds.observe(started.elapsed().as_secs_f64());
-        metrics.click_batch_size.observe(clicks.len() as f64);
+        metrics.click_batch_size.observe(count as f64);
         let outcome = match result {
             Ok(()) => {
-                for click in &clicks {
-                    metrics.clicks_recorded.get_or_create(&SourceLabel { source: click.source.as_str() }).inc();
+                for source in sources {
+                    metrics.clicks_recorded.get_or_create(&SourceLabel { source }).inc();
                 }
                 Ok(())
             }
             Err(error) => {
                 metrics.click_batch_failures.inc();
-                tracing::error!(%error, clicks = clicks.len(), "click batch failed to commit; its requests get 503");
+                tracing::error!(%error, clicks = count, "click batch failed to commit; its requests get 503");
                 Err(RecordError(error.to_string()))
             }
         };

@@ -380,11 +380,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append_clicks(&self, clicks: &[Click]) -> StoreResult<()> {
+    async fn append_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
         if clicks.is_empty() {
             return Ok(());
         }
-        let clicks = clicks.to_vec();
         self.write(move |connection| {
             let transaction = connection.transaction()?;
             insert_clicks(&transaction, &clicks)?;

@@ -1,0 +1,19 @@
+//! The HTTP integration suite of `tally-http`: the real router, the real use cases and
+//! a real SQLite store in a temporary directory, driven request by request with
+//! `tower::ServiceExt::oneshot`, on a clock that only moves when a test moves it.
+
+// A test suite: a failed expectation is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod bad_input;
+mod click_export;
+mod deep_links;
+mod edge;
+mod host_routes;
+mod open_redirect;
+mod ops;
+mod programs_api;
+mod sessions;
+mod unknown_links;
