@@ -310,6 +310,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_configuration_is_valid_and_says_the_defaults() {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tally.sample.toml");
+        let from_sample = load(Some(&sample), &env(&[]), Overrides::default()).unwrap().settings().unwrap();
+        let defaults = load(None, &env(&[]), Overrides::default()).unwrap().settings().unwrap();
+        assert_eq!(format!("{from_sample:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         for (key, value, expected) in [
             ("TALLY_LISTEN", "nowhere", "listen"),
