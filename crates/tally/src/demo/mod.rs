@@ -2,6 +2,7 @@
 //! through the real HTTP edge so the store and the metrics fill up as in production.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,11 +12,17 @@ use tally_app::accounts::{AccountCredentials, Accounts};
 use tally_app::ports::Store;
 use tally_app::programs::{Programs, parse_document};
 use tally_core::ids::ProgramId;
+use tokio::sync::Semaphore;
 
 /// The demo program document; also a worked example of SPEC §12.
 const PROGRAM_DOCUMENT: &str = include_str!("program.json");
-/// Shoppers started per second.
+/// Shoppers sent at start, and how many browse at once.
+const CROWD_SHOPPERS: usize = 2_000;
+const CROWD_CONCURRENCY: usize = 8;
+/// Shoppers started per second after the crowd.
 const SHOPPERS_PER_SECOND: u64 = 4;
+/// A shopper's pause between two clicks.
+const PAUSE_BETWEEN_CLICKS_MS: u64 = 300;
 
 /// The installed demo.
 pub(crate) struct Demo {
@@ -37,10 +44,10 @@ pub(crate) async fn install(
     let document =
         parse_document(PROGRAM_DOCUMENT).map_err(|problems| anyhow::anyhow!("demo document: {problems:?}"))?;
     let program = document.program.id;
-    let (account_sid, new_account) = match store.program(program).await? {
-        Some(stored) => (stored.account_sid, None),
-        None if first_account.is_some() => (first_account.unwrap_or_default().to_owned(), None),
-        None => {
+    let (account_sid, new_account) = match (store.program(program).await?, first_account) {
+        (Some(stored), _) => (stored.account_sid, None),
+        (None, Some(first_account)) => (first_account.to_owned(), None),
+        (None, None) => {
             let credentials = accounts.create_account("Acme Outdoor (demo)").await?;
             (credentials.account_sid.clone(), Some(credentials))
         }
@@ -94,9 +101,19 @@ fn pick_visit(program: ProgramId, rng: &mut impl Rng) -> Visit {
     }
 }
 
-/// Sends a steady trickle of shoppers through the edge at `address`. Each shopper is a
-/// browser with its own cookie jar that clicks once or a few times.
+/// Sends shoppers through the edge at `address`: a first crowd of a few thousand, a few
+/// at a time, then a steady trickle. Each shopper is a browser with its own cookie jar
+/// that clicks once or a few times.
 pub(crate) async fn drive(address: SocketAddr, program: ProgramId) {
+    let crowd = Arc::new(Semaphore::new(CROWD_CONCURRENCY));
+    for _ in 0..CROWD_SHOPPERS {
+        let Ok(permit) = crowd.clone().acquire_owned().await else { break };
+        tokio::spawn(async move {
+            shopper(address, program).await;
+            drop(permit);
+        });
+    }
+    tracing::info!(shoppers = CROWD_SHOPPERS, "demo crowd sent; continuing with a trickle");
     let mut ticks = tokio::time::interval(Duration::from_millis(1000 / SHOPPERS_PER_SECOND));
     loop {
         ticks.tick().await;
@@ -132,6 +149,6 @@ async fn shopper(address: SocketAddr, program: ProgramId) {
             tracing::debug!(%error, "demo click failed");
             return;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(PAUSE_BETWEEN_CLICKS_MS)).await;
     }
 }
