@@ -32,8 +32,8 @@ pub struct FirstRun {
     pub admin_username: String,
     /// Its password (only the Argon2 hash is stored).
     pub admin_password: String,
-    /// The first brand account.
-    pub account: AccountCredentials,
+    /// The first brand account, unless accounts existed already.
+    pub account: Option<AccountCredentials>,
 }
 
 /// Why an account operation failed.
@@ -129,20 +129,24 @@ impl Accounts {
         Ok(token_matches(auth_token, &record.auth_token_hash))
     }
 
-    /// On an empty store, creates the dashboard administrator and a first brand account
-    /// and returns their secrets to print once. On any later start, returns `None`.
+    /// Creates what a store needs before first use and returns its secrets to print
+    /// once: the dashboard administrator if there is none, and a first brand account if
+    /// there is none (an operator may have created accounts before the first start).
+    /// Returns `None` when both already exist.
     pub async fn bootstrap(&self) -> Result<Option<FirstRun>, AccountError> {
-        if self.store.user("admin").await?.is_some() || self.store.count_accounts().await? > 0 {
+        if self.store.user(ADMIN).await?.is_some() {
             return Ok(None);
         }
+        let account = match self.store.count_accounts().await? {
+            0 => Some(self.create_account("My brand").await?),
+            _ => None,
+        };
         let admin_password = random_token(1);
-        let password_hash = hash_password(&admin_password).map_err(AccountError::Invalid)?;
-        let account = self.create_account("My brand").await?;
         let admin = UserRecord {
-            username: "admin".to_owned(),
-            password_hash,
+            username: ADMIN.to_owned(),
+            password_hash: hash_password(&admin_password).map_err(AccountError::Invalid)?,
             role: "admin".to_owned(),
-            account_sid: Some(account.account_sid.clone()),
+            account_sid: None,
             partner: None,
             created_at: self.clock.now(),
         };
@@ -150,6 +154,9 @@ impl Accounts {
         Ok(Some(FirstRun { admin_username: admin.username, admin_password, account }))
     }
 }
+
+/// The dashboard administrator's login name.
+const ADMIN: &str = "admin";
 
 fn checked_name(name: &str) -> Result<String, AccountError> {
     let trimmed = name.trim();

@@ -28,7 +28,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let store = store::open(&settings)?;
+    let store = store::open(&settings, store::Missing::Create)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
     let accounts = Accounts::new(store.clone(), clock.clone());
@@ -43,7 +43,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
                 &accounts,
                 &programs,
                 store.as_ref(),
-                first_run.as_ref().map(|run| run.account.account_sid.as_str()),
+                first_run.as_ref().and_then(|run| run.account.as_ref()).map(|account| account.account_sid.as_str()),
             )
             .await?,
         )
@@ -68,6 +68,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         },
     };
 
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -78,7 +79,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let refresher = tokio::spawn(refresh_catalog(catalog));
     let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program)));
     let app = tally_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     server.await.context("the HTTP server failed")?;
 
     refresher.abort();
@@ -101,8 +102,10 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
     if let Some(first_run) = first_run {
         writeln!(out, "first run: these secrets are shown once and stored only as hashes")?;
         writeln!(out, "  dashboard login: {} / {}", first_run.admin_username, first_run.admin_password)?;
-        writeln!(out, "  account_sid: {}", first_run.account.account_sid)?;
-        writeln!(out, "  auth_token:  {}", first_run.account.auth_token)?;
+        if let Some(account) = &first_run.account {
+            writeln!(out, "  account_sid: {}", account.account_sid)?;
+            writeln!(out, "  auth_token:  {}", account.auth_token)?;
+        }
     }
     if let Some(demo) = demo {
         writeln!(
@@ -130,22 +133,18 @@ async fn refresh_catalog(catalog: Arc<CatalogHandle>) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Installs the SIGINT and SIGTERM handlers now, before the address is announced, so a
+/// supervisor that stops Tally the moment it reads the address still gets a clean stop.
+/// The returned future resolves at the first signal.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing open requests");
+        tracing::info!("shutting down: finishing open requests");
+    })
 }
