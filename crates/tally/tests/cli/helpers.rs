@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -300,18 +300,6 @@ impl Server {
         self.child.id()
     }
 
-    /// Blocks until `GET /healthz` answers 200.
-    pub(crate) fn wait_until_serving(&self) {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if healthz_answers(self.address) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{} never answered /healthz", self.address);
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     /// Sends SIGTERM now and waits for the process to end and close its output.
     pub(crate) fn terminate(mut self) -> Stopped {
         let started = Instant::now();
@@ -337,19 +325,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// One blocking `GET /healthz`, with nothing but the standard library.
-fn healthz_answers(address: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }
 
 /// An HTTP client like a link checker: no redirects followed, no cookies, no proxy.
