@@ -10,6 +10,7 @@ mod helpers;
 mod bad_input;
 mod click_export;
 mod deep_links;
+mod durability;
 mod edge;
 mod host_routes;
 mod open_redirect;
