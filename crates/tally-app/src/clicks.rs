@@ -82,15 +82,15 @@ pub struct ClickRow {
     pub ad_id: Option<u64>,
     /// Link, vanity, unique_url, stat or impression.
     pub source: &'static str,
-    /// Sub id 1 (partner viewers only).
+    /// Sub id 1: `Some` (a value or null) for partner viewers only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_id1: Option<String>,
-    /// Sub id 2 (partner viewers only).
+    pub sub_id1: Option<Option<String>>,
+    /// Sub id 2: `Some` (a value or null) for partner viewers only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_id2: Option<String>,
-    /// Sub id 3 (partner viewers only).
+    pub sub_id2: Option<Option<String>>,
+    /// Sub id 3: `Some` (a value or null) for partner viewers only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_id3: Option<String>,
+    pub sub_id3: Option<Option<String>>,
     /// Shared id.
     pub shared_id: Option<String>,
     /// First click of its session.
@@ -111,7 +111,7 @@ pub struct ClickRow {
 
 impl ClickRow {
     fn new(click: Click, with_sub_ids: bool) -> ClickRow {
-        let [sub_id1, sub_id2, sub_id3] = if with_sub_ids { click.sub_ids } else { [None, None, None] };
+        let [sub_id1, sub_id2, sub_id3] = click.sub_ids.map(|sub_id| with_sub_ids.then_some(sub_id));
         ClickRow {
             click_id: click.click_id.to_string(),
             time: click.at.to_string(),
@@ -152,7 +152,9 @@ impl ClickRow {
             self.source.to_owned(),
         ];
         if with_sub_ids {
-            fields.extend([&self.sub_id1, &self.sub_id2, &self.sub_id3].map(|value| value.clone().unwrap_or_default()));
+            fields.extend(
+                [&self.sub_id1, &self.sub_id2, &self.sub_id3].map(|value| value.clone().flatten().unwrap_or_default()),
+            );
         }
         fields.extend([
             self.shared_id.clone().unwrap_or_default(),

@@ -25,8 +25,8 @@ pub struct Metrics {
     registry: Registry,
     /// Clicks and impressions durably recorded, by source.
     pub clicks_recorded: Family<SourceLabel, Counter>,
-    /// Edge answers by outcome (`redirect`, `deep_link`, `impression`, `not_found`,
-    /// `not_live`, `unavailable`).
+    /// Edge answers by outcome (`redirect`, `impression`, `not_found`, `not_live`,
+    /// `unavailable`).
     pub edge_answers: Family<OutcomeLabel, Counter>,
     /// Clicks per committed batch.
     pub click_batch_size: Histogram,

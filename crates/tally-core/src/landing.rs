@@ -258,8 +258,9 @@ impl TrackingTemplate {
             .split('&')
             .filter(|segment| !segment.is_empty())
             .filter(|segment| {
-                let name = segment.split('=').next().unwrap_or("");
-                !self.parameters.iter().any(|(own, _)| own == name)
+                // Compare decoded names, or `irclick%69d=…` would slip a second click id past.
+                let name = url::form_urlencoded::parse(segment.as_bytes()).next().map(|(name, _)| name);
+                !name.is_some_and(|name| self.parameters.iter().any(|(own, _)| *own == name))
             })
             .collect();
         let mut query = kept.join("&");

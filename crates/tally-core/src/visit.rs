@@ -10,7 +10,7 @@ use crate::ids::{AdId, ClickId, VisitorId};
 use crate::landing::{TemplateValues, parse_deep_link};
 use crate::link_query::LinkQuery;
 use crate::program::{Owner, Program, UniqueUrl, UniqueUrlState, VanityLink};
-use crate::session::SessionJar;
+use crate::session::{SessionJar, SessionKey};
 use crate::user_agent::{MAX_USER_AGENT_LEN, parse_user_agent, truncate_to_boundary};
 
 /// The longest referring URL kept.
@@ -100,13 +100,8 @@ pub fn plan_visit(
     let shared_id = preset_shared_id.or_else(|| request.query.shared_id.clone());
     let landing = choose_landing(program, target, ad, request.query);
 
-    let session = sessions.continue_or_start(
-        program.id(),
-        owner.id,
-        request.now,
-        program.click_session(),
-        request.fresh_click_id.clone(),
-    );
+    let key = SessionKey { program: program.id(), owner: owner.id, impressions: source.is_impression() };
+    let session = sessions.continue_or_start(key, request.now, program.click_session(), request.fresh_click_id.clone());
     let location = (!source.is_impression()).then(|| {
         let values = TemplateValues {
             click_id: session.click_id.as_str(),

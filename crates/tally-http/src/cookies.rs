@@ -70,13 +70,13 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
     use tally_core::ids::{ClickId, PartnerId, ProgramId};
+    use tally_core::session::SessionKey;
 
     fn jar() -> SessionJar {
         let mut jar = SessionJar::default();
         let click: ClickId = "abc".parse().unwrap();
         jar.continue_or_start(
-            ProgramId(1),
-            PartnerId(2),
+            SessionKey { program: ProgramId(1), owner: PartnerId(2), impressions: false },
             jiff::Timestamp::UNIX_EPOCH,
             jiff::SignedDuration::from_mins(30),
             click,

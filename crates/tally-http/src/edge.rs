@@ -55,11 +55,13 @@ pub(crate) async fn by_host(State(state): State<AppState>, request: Request) -> 
 async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> Response {
     let headers = &request.headers;
     let browser = cookies::read(headers, &state.keyed);
+    let user_agent = header_lossy(headers, header::USER_AGENT);
+    let referrer = header_lossy(headers, header::REFERER);
     let input = VisitInput {
         address,
         raw_query: request.uri.query().unwrap_or(""),
-        user_agent: header_text(headers, header::USER_AGENT).unwrap_or(""),
-        referrer: header_text(headers, header::REFERER),
+        user_agent: user_agent.as_deref().unwrap_or(""),
+        referrer: referrer.as_deref(),
         client_ip: client_ip(state, request),
         visitor: browser.visitor,
         sessions: browser.sessions,
@@ -113,6 +115,12 @@ fn set_cookie(response: &mut Response, cookie: String) {
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// A header as text, with bytes that are not UTF-8 replaced: browsers send user agents
+/// and referrers in other encodings, and the click must still be recorded.
+fn header_lossy<K: header::AsHeaderName>(headers: &HeaderMap, name: K) -> Option<std::borrow::Cow<'_, str>> {
+    headers.get(name).map(|value| String::from_utf8_lossy(value.as_bytes()))
 }
 
 fn header_text<K: header::AsHeaderName>(headers: &HeaderMap, name: K) -> Option<&str> {

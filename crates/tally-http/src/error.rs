@@ -19,6 +19,10 @@ pub enum ErrorKind {
     InvalidDocument,
     /// The body is not JSON.
     UnsupportedMediaType,
+    /// The body is larger than the API reads.
+    PayloadTooLarge,
+    /// The path exists but not with this method.
+    MethodNotAllowed,
     /// No or wrong credentials.
     Unauthorized,
     /// The credentials may not do this.
@@ -40,6 +44,8 @@ impl ErrorKind {
             Self::MalformedBody => (StatusCode::BAD_REQUEST, "malformed_body"),
             Self::InvalidDocument => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_document"),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),

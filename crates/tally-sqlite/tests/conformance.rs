@@ -7,7 +7,8 @@ use tally_sqlite::{SqliteOptions, SqliteStore};
 
 async fn fresh_store() -> Option<TestStore> {
     let directory = tempfile::tempdir().expect("temporary directory");
-    let store = SqliteStore::open(&directory.path().join("tally.db"), SqliteOptions::default()).expect("open sqlite store");
+    let store =
+        SqliteStore::open(&directory.path().join("tally.db"), SqliteOptions::default()).expect("open sqlite store");
     Some(TestStore { store: Arc::new(store), guard: Box::new(directory) })
 }
 

@@ -23,6 +23,9 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(programs::router())
         .merge(clicks::router())
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorKind::MethodNotAllowed, "this endpoint does not take that method")
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
@@ -38,11 +41,31 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|value| value.split_once(' '))
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token))
             .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized, "send an API token as 'Authorization: Bearer …'"))?;
         match state.accounts.authenticate_bearer(token.trim()).await? {
             Some(scope) => Ok(Caller(scope)),
             None => Err(ApiError::new(ErrorKind::Unauthorized, "the API token is not valid")),
+        }
+    }
+}
+
+/// The request body, refused in the API's error shape when too large or unreadable.
+pub(crate) struct Body(pub(crate) axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            )),
+            Err(rejection) => Err(ApiError::new(ErrorKind::MalformedBody, rejection.body_text())),
         }
     }
 }

@@ -1,14 +1,13 @@
 //! `GET` and `PUT /api/v1/programs/{id}`: the program document (SPEC §12).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tally_app::programs::{ProgramError, parse_document};
 
-use super::{Caller, program_id};
+use super::{Body, Caller, program_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
 
@@ -35,7 +34,7 @@ async fn apply(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let account_sid = brand_only(&caller)?.to_owned();
     let id = program_id(&id)?;

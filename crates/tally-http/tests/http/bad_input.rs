@@ -98,6 +98,23 @@ async fn header_bytes_that_are_not_utf8_never_break_the_click() {
 }
 
 #[tokio::test]
+async fn a_user_agent_in_utf8_is_kept_and_read_as_the_browser_it_names() {
+    let app = TestApp::spawn().await;
+    let agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) \
+                 Version/17.5 Mobile/15E148 Safari/604.1 Räksmörgås/1.0";
+    let request = Request::get("/c/101/1/1000")
+        .header(header::USER_AGENT, HeaderValue::from_bytes(agent.as_bytes()).unwrap())
+        .body(Body::empty())
+        .unwrap();
+
+    app.send(request).await;
+
+    let click = app.only_click().await;
+    assert_eq!(click.user_agent, agent);
+    assert!(!click.bot, "a real phone with a non-ASCII token is not a bot");
+}
+
+#[tokio::test]
 async fn garbage_cookies_cost_the_session_never_the_click() {
     let app = TestApp::spawn().await;
     let garbage = [
