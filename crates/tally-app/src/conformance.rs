@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use tally_core::click::{Click, DeviceType, OwnerKind, TouchSource};
 use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
-use crate::ports::{AccountRecord, ApiTokenRecord, ClickQuery, SaveOutcome, Store, StoreError, UserRecord};
+use crate::ports::{AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, Store, StoreError, UserRecord};
 
 /// A fresh store for one test, with whatever must live as long as it (a temporary
 /// directory, a database to drop).
@@ -40,7 +40,8 @@ macro_rules! store_conformance_tests {
             clicks_round_trip_every_field,
             clicks_are_paged_in_time_order_within_the_range,
             clicks_can_be_filtered_by_partner,
-            a_large_batch_is_stored_whole
+            a_large_batch_is_stored_whole,
+            click_batches_load_exactly_once_per_log
         );
     };
     (@each $make_store:path; $($name:ident),*) => {
@@ -175,6 +176,28 @@ pub async fn programs_belong_to_one_account(store: Arc<dyn Store>) {
     assert_eq!(store.program(ProgramId(5)).await.unwrap().map(|p| p.document), Some("{}".into()));
 }
 
+fn batch(first_seq: u64, clicks: Vec<Click>) -> ClickBatch {
+    ClickBatch { log_id: "node-a".into(), first_seq, clicks }
+}
+
+/// A batch loaded again, whole or in part, is stored once; each log keeps its own
+/// checkpoint.
+pub async fn click_batches_load_exactly_once_per_log(store: Arc<dyn Store>) {
+    let clicks: Vec<Click> = (0..10).map(|n| sample_click(n, at(n as i64))).collect();
+    assert_eq!(store.click_checkpoint("node-a").await.unwrap(), None);
+    store.append_clicks(batch(1, clicks[..6].to_vec())).await.unwrap();
+    store.append_clicks(batch(1, clicks[..6].to_vec())).await.unwrap();
+    store.append_clicks(batch(4, clicks[3..].to_vec())).await.unwrap();
+    assert_eq!(store.click_checkpoint("node-a").await.unwrap(), Some(10));
+    let read: Vec<Click> =
+        store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
+    assert_eq!(read, clicks);
+    let other_node = ClickBatch { log_id: "node-b".into(), first_seq: 1, clicks: clicks[..2].to_vec() };
+    store.append_clicks(other_node).await.unwrap();
+    assert_eq!(store.click_checkpoint("node-b").await.unwrap(), Some(2));
+    assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 12);
+}
+
 fn whole_range() -> ClickQuery {
     ClickQuery { program: ProgramId(1), since: at(-1_000_000), until: at(1_000_000), owner: None }
 }
@@ -182,8 +205,8 @@ fn whole_range() -> ClickQuery {
 /// Every field of a click reads back as written.
 pub async fn clicks_round_trip_every_field(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..10).map(|n| sample_click(n, at(n as i64))).collect();
-    store.append_clicks(clicks.clone()).await.unwrap();
-    store.append_clicks(Vec::new()).await.unwrap();
+    store.append_clicks(batch(1, clicks.clone())).await.unwrap();
+    store.append_clicks(batch(11, Vec::new())).await.unwrap();
     let read: Vec<Click> =
         store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
     assert_eq!(read, clicks);
@@ -196,8 +219,8 @@ pub async fn clicks_are_paged_in_time_order_within_the_range(store: Arc<dyn Stor
     // Written out of time order, two in the same microsecond.
     let times = [5, 1, 3, 3, 9, 7, 2];
     let clicks: Vec<Click> = times.iter().enumerate().map(|(n, t)| sample_click(n as u64, at(*t))).collect();
-    store.append_clicks(clicks[..4].to_vec()).await.unwrap();
-    store.append_clicks(clicks[4..].to_vec()).await.unwrap();
+    store.append_clicks(batch(1, clicks[..4].to_vec())).await.unwrap();
+    store.append_clicks(batch(5, clicks[4..].to_vec())).await.unwrap();
     let query = ClickQuery { since: at(2), until: at(9), ..whole_range() };
     let mut seen = Vec::new();
     let mut after = None;
@@ -215,7 +238,7 @@ pub async fn clicks_are_paged_in_time_order_within_the_range(store: Arc<dyn Stor
 /// A partner's export holds only its clicks.
 pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..9).map(|n| sample_click(n, at(n as i64))).collect();
-    store.append_clicks(clicks.clone()).await.unwrap();
+    store.append_clicks(batch(1, clicks.clone())).await.unwrap();
     let query = ClickQuery { owner: Some(PartnerId(11)), ..whole_range() };
     let owners: Vec<u64> =
         store.clicks_page(&query, None, 100).await.unwrap().iter().map(|s| s.click.owner.0).collect();
@@ -225,6 +248,6 @@ pub async fn clicks_can_be_filtered_by_partner(store: Arc<dyn Store>) {
 /// A batch of thousands is one call and fully stored.
 pub async fn a_large_batch_is_stored_whole(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..5_000).map(|n| sample_click(n, at((n / 10) as i64))).collect();
-    store.append_clicks(clicks.clone()).await.unwrap();
+    store.append_clicks(batch(1, clicks.clone())).await.unwrap();
     assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 5_000);
 }

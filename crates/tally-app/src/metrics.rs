@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -23,17 +24,23 @@ pub struct SourceLabel {
 /// Every metric Tally exports.
 pub struct Metrics {
     registry: Registry,
-    /// Clicks and impressions durably recorded, by source.
+    /// Clicks and impressions made durable (in the click log), by source.
     pub clicks_recorded: Family<SourceLabel, Counter>,
     /// Edge answers by outcome (`redirect`, `impression`, `not_found`, `not_live`,
     /// `unavailable`).
     pub edge_answers: Family<OutcomeLabel, Counter>,
-    /// Clicks per committed batch.
+    /// Clicks per batch made durable in the click log.
     pub click_batch_size: Histogram,
-    /// Seconds to commit one batch.
+    /// Seconds to write and sync one batch to the click log.
     pub click_commit_seconds: Histogram,
-    /// Batches that failed to commit (their requests were answered 503).
+    /// Batches that failed to become durable (their requests were answered 503).
     pub click_batch_failures: Counter,
+    /// Clicks loaded from the click log into the store.
+    pub clicks_loaded: Counter,
+    /// Clicks durable in the log but not yet in the store.
+    pub click_log_backlog: Gauge,
+    /// Failed attempts to load clicks into the store (each is retried).
+    pub click_load_failures: Counter,
 }
 
 impl Metrics {
@@ -46,11 +53,37 @@ impl Metrics {
         let click_commit_seconds =
             Histogram::new([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]);
         let click_batch_failures = Counter::default();
-        registry.register("clicks_recorded", "Clicks and impressions durably recorded", clicks_recorded.clone());
+        let clicks_loaded = Counter::default();
+        let click_log_backlog = Gauge::default();
+        let click_load_failures = Counter::default();
+        registry.register(
+            "clicks_recorded",
+            "Clicks and impressions made durable in the click log",
+            clicks_recorded.clone(),
+        );
         registry.register("edge_answers", "Tracking edge answers by outcome", edge_answers.clone());
-        registry.register("click_batch_size", "Clicks per committed batch", click_batch_size.clone());
-        registry.register("click_commit_seconds", "Time to commit one batch of clicks", click_commit_seconds.clone());
-        registry.register("click_batch_failures", "Click batches that failed to commit", click_batch_failures.clone());
+        registry.register("click_batch_size", "Clicks per batch made durable", click_batch_size.clone());
+        registry.register(
+            "click_commit_seconds",
+            "Time to write and sync one batch of clicks",
+            click_commit_seconds.clone(),
+        );
+        registry.register(
+            "click_batch_failures",
+            "Click batches that failed to become durable",
+            click_batch_failures.clone(),
+        );
+        registry.register("clicks_loaded", "Clicks loaded from the click log into the store", clicks_loaded.clone());
+        registry.register(
+            "click_log_backlog",
+            "Clicks in the click log not yet in the store",
+            click_log_backlog.clone(),
+        );
+        registry.register(
+            "click_load_failures",
+            "Failed attempts to load clicks into the store",
+            click_load_failures.clone(),
+        );
         Metrics {
             registry,
             clicks_recorded,
@@ -58,6 +91,9 @@ impl Metrics {
             click_batch_size,
             click_commit_seconds,
             click_batch_failures,
+            clicks_loaded,
+            click_log_backlog,
+            click_load_failures,
         }
     }
 

@@ -130,6 +130,63 @@ pub struct StoredClick {
     pub click: Click,
 }
 
+/// A run of consecutive clicks from one click log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickBatch {
+    /// The log they come from (one per node).
+    pub log_id: String,
+    /// The sequence number of the first click; the others follow without gaps.
+    pub first_seq: u64,
+    /// The clicks, in log order.
+    pub clicks: Vec<Click>,
+}
+
+impl ClickBatch {
+    /// The sequence number of the last click (`first_seq - 1` for an empty batch).
+    pub fn last_seq(&self) -> u64 {
+        (self.first_seq + self.clicks.len() as u64).saturating_sub(1)
+    }
+}
+
+/// The click log could not make a click durable; the click must not be answered.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClickLogError {
+    /// Writing or syncing failed.
+    #[error("the click log cannot write: {0}")]
+    Io(String),
+    /// The backlog of clicks not yet loaded into the store reached its bound.
+    #[error("the click log holds {0} clicks not yet in the store, its limit")]
+    Full(u64),
+    /// The log has shut down.
+    #[error("the click log has stopped")]
+    Stopped,
+}
+
+/// Where a click is made durable before its redirect is answered: an append-only log
+/// on local disk, group-committed, later loaded into the store.
+#[async_trait]
+pub trait ClickLog: Send + Sync + 'static {
+    /// Appends a click and returns once it is durable.
+    async fn append(&self, click: Click) -> Result<(), ClickLogError>;
+    /// The sequence number of the last durable click.
+    fn durable_seq(&self) -> u64;
+}
+
+/// Reads a click log back, for loading it into the store.
+pub trait ClickLogReader: Send + 'static {
+    /// The log's identity, under which the store keeps its checkpoint.
+    fn log_id(&self) -> &str;
+    /// The sequence number of the last durable click (0 when the log is empty).
+    fn durable_seq(&self) -> u64;
+    /// Waits, blocking the thread, until a click after `seq` is durable or `timeout`
+    /// passes; returns whether one is.
+    fn wait_past(&self, seq: u64, timeout: std::time::Duration) -> bool;
+    /// Reads up to `max` durable clicks after `seq`, in order.
+    fn read_after(&mut self, seq: u64, max: usize) -> std::io::Result<Option<ClickBatch>>;
+    /// Tells the log that clicks up to `seq` are in the store, so their files can go.
+    fn release_through(&mut self, seq: u64) -> std::io::Result<()>;
+}
+
 /// Fingerprint of all stored programs: changes whenever any program changes, so that a
 /// node can notice changes made by another node or by the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -185,9 +242,12 @@ pub trait Store: Send + Sync + 'static {
     /// The programs' fingerprint.
     async fn programs_fingerprint(&self) -> StoreResult<ProgramsFingerprint>;
 
-    /// Stores a batch of clicks durably, in one transaction: when this returns `Ok`,
-    /// every click survives a crash.
-    async fn append_clicks(&self, clicks: Vec<Click>) -> StoreResult<()>;
+    /// Loads a batch of clicks from a click log, in one transaction with the log's
+    /// checkpoint: clicks at or before the checkpoint are skipped, so a batch loaded
+    /// twice (after a crash between commit and acknowledgement) is stored once.
+    async fn append_clicks(&self, batch: ClickBatch) -> StoreResult<()>;
+    /// The last sequence number of a click log loaded into the store.
+    async fn click_checkpoint(&self, log_id: &str) -> StoreResult<Option<u64>>;
     /// Reads up to `limit` clicks after `after`, in (time, insertion) order.
     async fn clicks_page(
         &self,

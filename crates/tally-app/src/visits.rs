@@ -12,8 +12,9 @@ use tally_core::visit::{VisitRequest, VisitTarget, plan_visit};
 
 use crate::catalog::{Catalog, CatalogHandle, HostRoute};
 use crate::metrics::Metrics;
+use crate::metrics::SourceLabel;
 use crate::ports::Clock;
-use crate::recorder::{ClickRecorder, RecordError};
+use crate::ports::{ClickLog, ClickLogError};
 use crate::secrets::{Keyed, random_u128};
 
 /// How the request addressed Tally.
@@ -92,14 +93,14 @@ pub enum VisitOutcome {
     /// Unknown link.
     NotFound,
     /// The click could not be stored.
-    Unavailable(RecordError),
+    Unavailable(ClickLogError),
 }
 
 /// The click edge.
 #[derive(Clone)]
 pub struct Visits {
     catalog: Arc<CatalogHandle>,
-    recorder: ClickRecorder,
+    click_log: Arc<dyn ClickLog>,
     clock: Arc<dyn Clock>,
     keyed: Keyed,
     metrics: Arc<Metrics>,
@@ -109,12 +110,12 @@ impl Visits {
     /// Builds the use case.
     pub fn new(
         catalog: Arc<CatalogHandle>,
-        recorder: ClickRecorder,
+        click_log: Arc<dyn ClickLog>,
         clock: Arc<dyn Clock>,
         keyed: Keyed,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Visits { catalog, recorder, clock, keyed, metrics }
+        Visits { catalog, click_log, clock, keyed, metrics }
     }
 
     /// Handles one visit.
@@ -154,9 +155,11 @@ impl Visits {
                 location: plan.location.unwrap_or_else(|| program.default_landing_page().to_string()),
             };
         };
-        if let Err(error) = self.recorder.record(click).await {
+        let source = click.source.as_str();
+        if let Err(error) = self.click_log.append(click).await {
             return VisitOutcome::Unavailable(error);
         }
+        self.metrics.clicks_recorded.get_or_create(&SourceLabel { source }).inc();
         match plan.location {
             Some(location) => VisitOutcome::Redirect { location, visitor, sessions },
             None => VisitOutcome::Pixel { visitor, sessions },

@@ -17,8 +17,9 @@ use std::sync::Arc;
 use axum::Router;
 use tally_app::accounts::Accounts;
 use tally_app::catalog::CatalogHandle;
+use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{Clock, Store};
+use tally_app::ports::{ClickLog, Clock, Store};
 use tally_app::programs::Programs;
 use tally_app::secrets::Keyed;
 use tally_app::visits::Visits;
@@ -55,7 +56,25 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Edge settings.
     pub edge: EdgeSettings,
+    /// Where clicks become durable.
+    pub click_log: Arc<dyn ClickLog>,
+    /// What moves them into the store.
+    pub loader: Arc<ClickLoader>,
 }
+
+impl AppState {
+    /// Waits briefly until every click answered so far is in the store, so that a
+    /// report read right after a click includes it.
+    pub(crate) async fn settle_clicks(&self) {
+        let durable = self.click_log.durable_seq();
+        if !self.loader.caught_up(durable, SETTLE_TIMEOUT).await {
+            tracing::warn!(durable, loaded = self.loader.loaded_seq(), "reading clicks before the store has them all");
+        }
+    }
+}
+
+/// How long a read of clicks waits for the newest ones to reach the store.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {

@@ -74,3 +74,11 @@ CREATE TABLE click (
 
 CREATE INDEX click_program_time ON click (program_id, created_at);
 CREATE INDEX click_click_id ON click (click_id);
+
+-- How far each node's click log has been loaded; written in the same transaction as
+-- the clicks, so a batch is loaded exactly once.
+CREATE TABLE click_checkpoint (
+    log_id          TEXT PRIMARY KEY,
+    loaded_through  INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);

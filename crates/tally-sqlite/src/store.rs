@@ -7,10 +7,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ApiTokenRecord, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store, StoreError,
-    StoreResult, StoredClick, StoredProgram, UserRecord,
+    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store,
+    StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
 };
-use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 use tokio::sync::oneshot;
 
@@ -380,14 +379,39 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
-        if clicks.is_empty() {
+    async fn append_clicks(&self, batch: ClickBatch) -> StoreResult<()> {
+        if batch.clicks.is_empty() {
             return Ok(());
         }
         self.write(move |connection| {
             let transaction = connection.transaction()?;
-            insert_clicks(&transaction, &clicks)?;
+            let loaded_through: i64 = transaction
+                .query_row("SELECT loaded_through FROM click_checkpoint WHERE log_id = ?1", [&batch.log_id], |row| row.get(0))
+                .optional()?
+                .unwrap_or(0);
+            let already = (loaded_through + 1 - batch.first_seq as i64).clamp(0, batch.clicks.len() as i64) as usize;
+            if already < batch.clicks.len() {
+                insert_clicks(&transaction, &batch.clicks[already..])?;
+                transaction.execute(
+                    "INSERT INTO click_checkpoint (log_id, loaded_through, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (log_id) DO UPDATE SET loaded_through = excluded.loaded_through, updated_at = excluded.updated_at",
+                    params![batch.log_id, batch.last_seq() as i64, micros(Timestamp::now())],
+                )?;
+            }
             transaction.commit()
+        })
+        .await
+    }
+
+    async fn click_checkpoint(&self, log_id: &str) -> StoreResult<Option<u64>> {
+        let log_id = log_id.to_owned();
+        self.read(move |connection| {
+            connection
+                .query_row("SELECT loaded_through FROM click_checkpoint WHERE log_id = ?1", [log_id], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .optional()
+                .map(|loaded| loaded.map(|seq| seq as u64))
         })
         .await
     }

@@ -116,6 +116,7 @@ async fn export_clicks(
     let until = instant("until", until, SystemClock.now())?;
     let format = ExportFormat::parse(format).with_context(|| format!("--format: {format:?} must be json or csv"))?;
     let store = store::open(settings, Missing::Refuse)?;
+    store::load_pending_clicks(settings, store.clone()).await?;
     let catalog = CatalogHandle::load(store.clone()).await?;
     let viewer = match partner {
         None => Viewer::Operator,

@@ -54,8 +54,13 @@ pub(crate) struct EdgeSection {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClickLogSection {
+    /// Where the click journal lives; default beside the SQLite file.
+    #[serde(default)]
+    pub(crate) dir: Option<String>,
     #[serde(default = "default_max_batch")]
     pub(crate) max_batch: usize,
+    #[serde(default = "default_max_backlog")]
+    pub(crate) max_backlog: u64,
 }
 
 fn default_listen() -> String {
@@ -70,6 +75,9 @@ fn default_synchronous() -> String {
 fn default_max_batch() -> usize {
     512
 }
+fn default_max_backlog() -> u64 {
+    10_000_000
+}
 
 impl Default for SqliteSection {
     fn default() -> Self {
@@ -79,7 +87,7 @@ impl Default for SqliteSection {
 
 impl Default for ClickLogSection {
     fn default() -> Self {
-        ClickLogSection { max_batch: default_max_batch() }
+        ClickLogSection { dir: None, max_batch: default_max_batch(), max_backlog: default_max_backlog() }
     }
 }
 
@@ -100,7 +108,9 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("sqlite.synchronous", Kind::Text),
     ("edge.secure_cookies", Kind::Flag),
     ("edge.trust_proxy_headers", Kind::Flag),
+    ("click_log.dir", Kind::Text),
     ("click_log.max_batch", Kind::Count),
+    ("click_log.max_backlog", Kind::Count),
 ];
 
 /// Environment variables with the prefix that are not settings.
@@ -223,6 +233,8 @@ pub(crate) struct Settings {
     pub(crate) secure_cookies: bool,
     pub(crate) trust_proxy_headers: bool,
     pub(crate) max_batch: usize,
+    pub(crate) click_log_dir: PathBuf,
+    pub(crate) max_backlog: u64,
 }
 
 /// The default store: a file in the working directory; the demo gets its own so it
@@ -245,6 +257,18 @@ impl Config {
         if !(1..=10_000).contains(&self.click_log.max_batch) {
             bail!("click_log.max_batch: must be between 1 and 10000");
         }
+        if self.click_log.max_backlog == 0 {
+            bail!("click_log.max_backlog: must be at least 1");
+        }
+        let click_log_dir = match (&self.click_log.dir, &database) {
+            (Some(dir), _) => PathBuf::from(dir),
+            (None, DatabaseUrl::Sqlite(path)) => {
+                let mut dir = path.clone().into_os_string();
+                dir.push(".clicks");
+                PathBuf::from(dir)
+            }
+            (None, DatabaseUrl::Postgres(_)) => PathBuf::from("tally-clicks"),
+        };
         Ok(Settings {
             listen,
             database,
@@ -254,6 +278,8 @@ impl Config {
             secure_cookies: self.edge.secure_cookies,
             trust_proxy_headers: self.edge.trust_proxy_headers,
             max_batch: self.click_log.max_batch,
+            click_log_dir,
+            max_backlog: self.click_log.max_backlog,
         })
     }
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use tally_app::accounts::{Accounts, FirstRun};
 use tally_app::catalog::CatalogHandle;
+use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{Clock, SystemClock};
+use tally_app::ports::{ClickLog, Clock, SystemClock};
 use tally_app::programs::Programs;
-use tally_app::recorder::{ClickRecorder, RecorderSettings};
 use tally_app::secrets::{Keyed, random_token};
 use tally_app::visits::Visits;
 use tally_http::{AppState, EdgeSettings};
@@ -22,9 +22,6 @@ use crate::{demo, store};
 
 /// How often a node looks for program changes made elsewhere (another node, the CLI).
 const CATALOG_REFRESH: Duration = Duration::from_secs(2);
-/// How long a shutdown waits for open requests before leaving them; every click that
-/// was answered is already durable, so this only bounds the wait.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -51,10 +48,13 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         None
     };
 
-    let recorder_settings = RecorderSettings { max_batch: settings.max_batch, ..RecorderSettings::default() };
-    let (recorder, writer) = ClickRecorder::start(store.clone(), metrics.clone(), recorder_settings);
+    let (journal, journal_reader) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
+    let loader = Arc::new(ClickLoader::start(Box::new(journal_reader), store.clone(), metrics.clone()).await?);
+    let journal: Arc<dyn ClickLog> = Arc::new(journal);
     let state = AppState {
-        visits: Visits::new(catalog.clone(), recorder, clock.clone(), keyed.clone(), metrics.clone()),
+        visits: Visits::new(catalog.clone(), journal.clone(), clock.clone(), keyed.clone(), metrics.clone()),
+        click_log: journal,
+        loader: loader.clone(),
         programs,
         accounts,
         catalog: catalog.clone(),
@@ -86,11 +86,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(driver) = driver {
         driver.abort();
     }
-    // The router, and with it every recorder handle, is gone: the writer commits what
-    // is queued and stops.
-    if tokio::time::timeout(SHUTDOWN_GRACE, writer).await.is_err() {
-        tracing::error!("the click writer did not finish in time; unanswered clicks may be lost");
-    }
+    // Every answered click is durable in the journal; load what the store lacks.
+    tokio::task::spawn_blocking(move || loader.stop()).await.context("the click loader failed")?;
     tracing::info!("tally stopped");
     Ok(())
 }

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use anyhow::bail;
-use tally_app::ports::Store;
+use tally_app::loader::ClickLoader;
+use tally_app::metrics::Metrics;
+use tally_app::ports::{ClickLogReader, Store};
+use tally_journal::{JournalError, JournalSettings};
 use tally_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::config::{DatabaseUrl, Settings};
@@ -36,3 +39,38 @@ pub(crate) fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Arc<
         }
     }
 }
+
+/// The click journal's settings.
+pub(crate) fn journal_settings(settings: &Settings) -> JournalSettings {
+    JournalSettings {
+        max_batch: settings.max_batch,
+        max_backlog: settings.max_backlog,
+        ..JournalSettings::new(&settings.click_log_dir)
+    }
+}
+
+/// Loads clicks that a stopped (or killed) server left in its journal, so that a
+/// command reading clicks sees every answered one. A running server holds the journal
+/// and loads it itself; then there is nothing to do here.
+pub(crate) async fn load_pending_clicks(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    if !settings.click_log_dir.exists() {
+        return Ok(());
+    }
+    let metrics = Arc::new(Metrics::new());
+    let (journal, reader) = match tally_journal::open(journal_settings(settings), metrics.clone()) {
+        Ok(opened) => opened,
+        Err(JournalError::Locked(_)) => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
+    let durable = reader.durable_seq();
+    let loader = ClickLoader::start(Box::new(reader), store, metrics).await?;
+    let loaded = loader.caught_up(durable, LOAD_PENDING_TIMEOUT).await;
+    drop(journal);
+    tokio::task::spawn_blocking(move || loader.stop()).await?;
+    if !loaded {
+        bail!("the store did not take the clicks waiting in {}", settings.click_log_dir.display());
+    }
+    Ok(())
+}
+
+const LOAD_PENDING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

@@ -100,6 +100,7 @@ async fn export_clicks(
         Some(partner) => Viewer::Partner { account_sid: caller.0.account_sid, partner },
         None => Viewer::Brand { account_sid: caller.0.account_sid },
     };
+    state.settle_clicks().await;
     let request = ExportRequest { program, since, until, format };
     let export =
         ClickExport::start(state.store.clone(), &state.catalog, &viewer, request).map_err(|error| match error {

@@ -14,15 +14,16 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use tally_app::accounts::Accounts;
 use tally_app::catalog::CatalogHandle;
+use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{ClickQuery, Clock, ManualClock, Store};
+use tally_app::ports::{ClickLog, ClickQuery, Clock, ManualClock, Store};
 use tally_app::programs::{ApplyReport, Programs, parse_document};
-use tally_app::recorder::{ClickRecorder, RecorderSettings};
 use tally_app::secrets::Keyed;
 use tally_app::visits::Visits;
 use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 use tally_http::{AppState, EdgeSettings};
+use tally_journal::JournalSettings;
 use tally_sqlite::{SqliteOptions, SqliteStore};
 use tower::ServiceExt;
 
@@ -127,6 +128,8 @@ pub(crate) fn start() -> Timestamp {
 
 pub(crate) struct TestApp {
     pub(crate) router: Router,
+    pub(crate) click_log: Arc<dyn ClickLog>,
+    pub(crate) loader: Arc<ClickLoader>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) accounts: Accounts,
@@ -144,6 +147,12 @@ impl TestApp {
     }
 
     pub(crate) async fn spawn_with(edge: EdgeSettings) -> TestApp {
+        TestApp::spawn_with_backlog(edge, JournalSettings::new("unused").max_backlog).await
+    }
+
+    /// An app whose click journal refuses clicks once `max_backlog` of them wait for
+    /// the store.
+    pub(crate) async fn spawn_with_backlog(edge: EdgeSettings, max_backlog: u64) -> TestApp {
         let directory = tempfile::tempdir().unwrap();
         let sqlite = SqliteStore::open(&directory.path().join("tally.db"), SqliteOptions::default()).unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite);
@@ -154,10 +163,15 @@ impl TestApp {
         let accounts = Accounts::new(store.clone(), dyn_clock.clone());
         let catalog = Arc::new(CatalogHandle::load(store.clone()).await.unwrap());
         let programs = Programs::new(store.clone(), dyn_clock.clone(), catalog.clone());
-        // The writer task ends by itself when the router, the last recorder handle, is dropped.
-        let (recorder, _writer) = ClickRecorder::start(store.clone(), metrics.clone(), RecorderSettings::default());
+        let journal_settings =
+            JournalSettings { max_backlog, ..JournalSettings::new(directory.path().join("tally.db.clicks")) };
+        let (journal, reader) = tally_journal::open(journal_settings, metrics.clone()).unwrap();
+        let loader = Arc::new(ClickLoader::start(Box::new(reader), store.clone(), metrics.clone()).await.unwrap());
+        let click_log: Arc<dyn ClickLog> = Arc::new(journal);
         let state = AppState {
-            visits: Visits::new(catalog.clone(), recorder, dyn_clock.clone(), keyed.clone(), metrics.clone()),
+            visits: Visits::new(catalog.clone(), click_log.clone(), dyn_clock.clone(), keyed.clone(), metrics.clone()),
+            click_log: click_log.clone(),
+            loader: loader.clone(),
             programs: programs.clone(),
             accounts: accounts.clone(),
             catalog,
@@ -172,6 +186,8 @@ impl TestApp {
         let partner_token = accounts.create_token(&account_sid, Some(PartnerId(101)), None).await.unwrap();
         let app = TestApp {
             router: tally_http::router(state),
+            click_log,
+            loader,
             store,
             clock,
             accounts,
@@ -251,8 +267,18 @@ impl TestApp {
         self.send(request.unwrap()).await
     }
 
-    /// Every stored click of a program, in time order.
+    /// Waits until every click answered so far has been loaded into the store.
+    pub(crate) async fn settle(&self) {
+        let durable = self.click_log.durable_seq();
+        assert!(
+            self.loader.caught_up(durable, std::time::Duration::from_secs(10)).await,
+            "clicks never reached the store"
+        );
+    }
+
+    /// Every stored click of a program, in time order, once the answered ones are loaded.
     pub(crate) async fn clicks_of(&self, program: u64) -> Vec<Click> {
+        self.settle().await;
         let query = ClickQuery {
             program: ProgramId(program),
             since: Timestamp::UNIX_EPOCH,
@@ -276,6 +302,7 @@ impl TestApp {
     }
 
     pub(crate) async fn click_count(&self) -> i64 {
+        self.settle().await;
         self.store.count_clicks(ProgramId(PROGRAM)).await.unwrap()
     }
 }

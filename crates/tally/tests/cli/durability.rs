@@ -144,3 +144,25 @@ async fn every_answered_click_survives_a_sigkill_under_concurrent_load() {
     let stored = assert_every_answered_click_is_stored(&sandbox, &answered);
     println!("durability: answered {}, stored {stored}, requests cut by the kill {failed}", answered.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clicks_left_in_the_journal_by_a_sigkill_are_exported_without_a_restart() {
+    let sandbox = Sandbox::new();
+    sandbox.set_up_program(PROGRAM);
+    let mut server = start_server(&sandbox);
+    let load = Arc::new(Load::default());
+    let tasks = start_load(&server, 8, &load);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let server = tokio::task::spawn_blocking(move || {
+        server.kill();
+        server
+    })
+    .await
+    .expect("kill");
+    let answered = stop_load(&load, tasks).await;
+    drop(server);
+
+    // No server runs: the export itself loads what the journal holds.
+    let stored = assert_every_answered_click_is_stored(&sandbox, &answered);
+    println!("journal after sigkill: answered {}, exported {stored}", answered.len());
+}

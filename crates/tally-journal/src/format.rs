@@ -1,0 +1,84 @@
+//! The record format. Each record is one batch of clicks:
+//!
+//! ```text
+//! magic "TLY1" | payload length u32 | first sequence number u64 | clicks u32 | CRC-32 u32 | payload
+//! ```
+//!
+//! integers little-endian, the CRC (IEEE, as in zlib) over the sequence number, the
+//! count and the payload, and the payload a JSON array of clicks, so an operator can
+//! read a segment with standard tools.
+
+use tally_core::click::Click;
+
+pub(crate) const MAGIC: &[u8; 4] = b"TLY1";
+pub(crate) const HEADER_LEN: usize = 24;
+/// A record larger than this is damage, not data (a batch is at most a few MB).
+const MAX_PAYLOAD: u32 = 256 << 20;
+
+/// A record header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) payload_len: u32,
+    pub(crate) first_seq: u64,
+    pub(crate) count: u32,
+    pub(crate) crc: u32,
+}
+
+impl Header {
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.first_seq + u64::from(self.count) - 1
+    }
+
+    pub(crate) fn record_len(&self) -> u64 {
+        HEADER_LEN as u64 + u64::from(self.payload_len)
+    }
+}
+
+fn checksum(first_seq: u64, count: u32, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&first_seq.to_le_bytes());
+    hasher.update(&count.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// Encodes a batch as one record, appended to `out`.
+pub(crate) fn encode(first_seq: u64, clicks: &[&Click], out: &mut Vec<u8>) -> serde_json::Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    serde_json::to_writer(&mut *out, clicks)?;
+    let payload_len = (out.len() - start - HEADER_LEN) as u32;
+    let count = clicks.len() as u32;
+    let crc = checksum(first_seq, count, &out[start + HEADER_LEN..]);
+    let header = &mut out[start..start + HEADER_LEN];
+    header[0..4].copy_from_slice(MAGIC);
+    header[4..8].copy_from_slice(&payload_len.to_le_bytes());
+    header[8..16].copy_from_slice(&first_seq.to_le_bytes());
+    header[16..20].copy_from_slice(&count.to_le_bytes());
+    header[20..24].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+/// Reads a header; `None` if it is not one.
+pub(crate) fn decode_header(bytes: &[u8; HEADER_LEN]) -> Option<Header> {
+    if &bytes[0..4] != MAGIC {
+        return None;
+    }
+    let word = |range: std::ops::Range<usize>| u32::from_le_bytes(bytes[range].try_into().unwrap_or_default());
+    let header = Header {
+        payload_len: word(4..8),
+        first_seq: u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default()),
+        count: word(16..20),
+        crc: word(20..24),
+    };
+    (header.count > 0 && header.first_seq > 0 && header.payload_len <= MAX_PAYLOAD).then_some(header)
+}
+
+/// Checks a payload against its header and decodes its clicks.
+pub(crate) fn decode_payload(header: &Header, payload: &[u8]) -> Option<Vec<Click>> {
+    if checksum(header.first_seq, header.count, payload) != header.crc {
+        return None;
+    }
+    let clicks: Vec<Click> = serde_json::from_slice(payload).ok()?;
+    (clicks.len() == header.count as usize).then_some(clicks)
+}

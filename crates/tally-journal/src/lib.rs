@@ -1,0 +1,152 @@
+//! The click journal: where a click becomes durable before its redirect is answered.
+//!
+//! An append-only log of segment files in one directory on local disk. One writer
+//! thread takes every click waiting, writes them as one record and syncs it
+//! (`fdatasync`), and only then releases their requests: a group commit, with the next
+//! batch gathering while the current one syncs. The loader
+//! ([`tally_app::loader::ClickLoader`]) reads the records back into the store, in
+//! order and exactly once, and loaded segments are deleted. The redirect therefore
+//! waits on one small sequential write, never on the database.
+//!
+//! A record is acknowledged only after its sync, so at start-up a torn tail (a record
+//! a crash interrupted) was never acknowledged and is cut off.
+
+mod format;
+mod reader;
+mod segments;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tally_app::metrics::Metrics;
+use tally_app::ports::{ClickLog, ClickLogError};
+use tally_core::click::Click;
+use tokio::sync::{mpsc, oneshot};
+
+pub use reader::JournalReader;
+
+/// How the journal is laid out and bounded.
+#[derive(Debug, Clone)]
+pub struct JournalSettings {
+    /// The directory that holds it.
+    pub dir: PathBuf,
+    /// The most clicks in one record (one sync).
+    pub max_batch: usize,
+    /// A new segment file is started once the current one is this large.
+    pub segment_bytes: u64,
+    /// The most clicks kept that are not yet in the store; beyond it new clicks are
+    /// refused (answered 503) rather than filling the disk.
+    pub max_backlog: u64,
+}
+
+impl JournalSettings {
+    /// Default bounds for a directory.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        JournalSettings { dir: dir.into(), max_batch: 512, segment_bytes: 64 << 20, max_backlog: 10_000_000 }
+    }
+}
+
+/// Why the journal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// File-system trouble, with the path.
+    #[error("click journal {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another process holds the journal.
+    #[error("click journal {0} is in use by another tally process")]
+    Locked(PathBuf),
+}
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_owned(), source }
+}
+
+/// State shared by the writer and the reader.
+pub(crate) struct Shared {
+    pub(crate) dir: PathBuf,
+    pub(crate) log_id: String,
+    /// Last durable sequence number, with a condition variable for readers waiting.
+    pub(crate) durable: Mutex<u64>,
+    pub(crate) durable_changed: Condvar,
+    /// Last sequence number known to be in the store.
+    pub(crate) loaded: std::sync::atomic::AtomicU64,
+    /// Held for the journal's lifetime: one process per journal.
+    pub(crate) _lock: File,
+}
+
+impl Shared {
+    pub(crate) fn durable(&self) -> u64 {
+        *self.durable.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn publish_durable(&self, seq: u64) {
+        *self.durable.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = seq;
+        self.durable_changed.notify_all();
+    }
+
+    pub(crate) fn wait_past(&self, seq: u64, timeout: Duration) -> bool {
+        let guard = self.durable.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (guard, _) = self
+            .durable_changed
+            .wait_timeout_while(guard, timeout, |durable| *durable <= seq)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard > seq
+    }
+}
+
+struct Pending {
+    click: Click,
+    durable: oneshot::Sender<Result<(), ClickLogError>>,
+}
+
+/// The writing side: the [`ClickLog`] the edge appends to.
+pub struct Journal {
+    queue: mpsc::Sender<Pending>,
+    shared: Arc<Shared>,
+}
+
+/// Requests that may wait for the writer at once; beyond it, requests wait to enqueue.
+const QUEUE_CAPACITY: usize = 16_384;
+
+/// Opens (creating if needed) the journal in `settings.dir`, recovers it, and starts
+/// its writer thread.
+pub fn open(settings: JournalSettings, metrics: Arc<Metrics>) -> Result<(Journal, JournalReader), JournalError> {
+    let recovered = segments::recover(&settings.dir)?;
+    let shared = Arc::new(Shared {
+        dir: settings.dir.clone(),
+        log_id: recovered.log_id,
+        durable: Mutex::new(recovered.next_seq - 1),
+        durable_changed: Condvar::new(),
+        loaded: std::sync::atomic::AtomicU64::new(0),
+        _lock: recovered.lock,
+    });
+    let (queue, pending) = mpsc::channel(QUEUE_CAPACITY);
+    let writer = writer::Writer::new(settings, shared.clone(), recovered.active, recovered.next_seq, metrics);
+    std::thread::Builder::new()
+        .name("click-journal".into())
+        .spawn(move || writer.run(pending))
+        .map_err(io_error(&shared.dir))?;
+    Ok((Journal { queue, shared: shared.clone() }, JournalReader::new(shared)))
+}
+
+#[async_trait]
+impl ClickLog for Journal {
+    async fn append(&self, click: Click) -> Result<(), ClickLogError> {
+        let (durable, made_durable) = oneshot::channel();
+        self.queue.send(Pending { click, durable }).await.map_err(|_| ClickLogError::Stopped)?;
+        made_durable.await.map_err(|_| ClickLogError::Stopped)?
+    }
+
+    fn durable_seq(&self) -> u64 {
+        self.shared.durable()
+    }
+}

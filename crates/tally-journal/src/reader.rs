@@ -1,0 +1,107 @@
+//! Reading the journal back, for the loader.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tally_app::ports::{ClickBatch, ClickLogReader};
+
+use crate::Shared;
+use crate::segments::{Next, list, read_record, segment_path};
+
+/// Where the reader stands: an open segment, positioned before the record holding
+/// `next_seq`.
+struct Cursor {
+    reader: BufReader<File>,
+    next_seq: u64,
+}
+
+/// The reading side of the journal.
+pub struct JournalReader {
+    shared: Arc<Shared>,
+    cursor: Option<Cursor>,
+}
+
+fn damaged(what: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what)
+}
+
+impl JournalReader {
+    pub(crate) fn new(shared: Arc<Shared>) -> JournalReader {
+        JournalReader { shared, cursor: None }
+    }
+
+    /// Opens the segment that holds `seq`, at its start.
+    fn seek(&self, seq: u64) -> std::io::Result<Cursor> {
+        let firsts = list(&self.shared.dir)?;
+        let first = firsts
+            .iter()
+            .rev()
+            .find(|first| **first <= seq)
+            .copied()
+            .ok_or_else(|| damaged(format!("click {seq} is in no segment of {}", self.shared.dir.display())))?;
+        let file = File::open(segment_path(&self.shared.dir, first))?;
+        Ok(Cursor { reader: BufReader::new(file), next_seq: first })
+    }
+}
+
+impl ClickLogReader for JournalReader {
+    fn log_id(&self) -> &str {
+        &self.shared.log_id
+    }
+
+    fn durable_seq(&self) -> u64 {
+        self.shared.durable()
+    }
+
+    fn wait_past(&self, seq: u64, timeout: Duration) -> bool {
+        self.shared.wait_past(seq, timeout)
+    }
+
+    fn read_after(&mut self, seq: u64, max: usize) -> std::io::Result<Option<ClickBatch>> {
+        let durable = self.shared.durable();
+        let wanted = seq + 1;
+        if durable < wanted {
+            return Ok(None);
+        }
+        let mut cursor = match self.cursor.take() {
+            Some(cursor) if cursor.next_seq == wanted => cursor,
+            _ => self.seek(wanted)?,
+        };
+        let mut clicks = Vec::new();
+        // Records past `durable` may be half written: never read them.
+        while clicks.len() < max && cursor.next_seq <= durable {
+            match read_record(&mut cursor.reader)? {
+                Next::Record(header, records) if header.first_seq == cursor.next_seq => {
+                    let skip = wanted.saturating_sub(header.first_seq) as usize;
+                    clicks.extend(records.into_iter().skip(skip));
+                    cursor.next_seq = header.last_seq() + 1;
+                }
+                Next::End => {
+                    // The segment is complete; the next one starts with the next click.
+                    let next = segment_path(&self.shared.dir, cursor.next_seq);
+                    cursor.reader = BufReader::new(File::open(&next)?);
+                }
+                _ => return Err(damaged(format!("click journal damaged before click {}", cursor.next_seq))),
+            }
+        }
+        let batch = ClickBatch { log_id: self.shared.log_id.clone(), first_seq: wanted, clicks };
+        self.cursor = Some(cursor);
+        Ok((!batch.clicks.is_empty()).then_some(batch))
+    }
+
+    fn release_through(&mut self, seq: u64) -> std::io::Result<()> {
+        self.shared.loaded.fetch_max(seq, Ordering::AcqRel);
+        let firsts = list(&self.shared.dir)?;
+        // A segment can go once the next one starts at or before the first click not
+        // yet loaded; the last segment is the active one and always stays.
+        for pair in firsts.windows(2) {
+            if pair[1] <= seq + 1 {
+                std::fs::remove_file(segment_path(&self.shared.dir, pair[0]))?;
+            }
+        }
+        Ok(())
+    }
+}
