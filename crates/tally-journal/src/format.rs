@@ -59,6 +59,11 @@ pub(crate) fn encode(first_seq: u64, clicks: &[&Click], out: &mut Vec<u8>) -> se
     Ok(())
 }
 
+/// Whether a header is all zeros: the preallocated, never written end of a segment.
+pub(crate) fn is_unwritten(bytes: &[u8; HEADER_LEN]) -> bool {
+    bytes.iter().all(|byte| *byte == 0)
+}
+
 /// Reads a header; `None` if it is not one.
 pub(crate) fn decode_header(bytes: &[u8; HEADER_LEN]) -> Option<Header> {
     if &bytes[0..4] != MAGIC {

@@ -110,8 +110,20 @@ struct Pending {
 
 /// The writing side: the [`ClickLog`] the edge appends to.
 pub struct Journal {
-    queue: mpsc::Sender<Pending>,
+    queue: Option<mpsc::Sender<Pending>>,
     shared: Arc<Shared>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Journal {
+    /// Closes the queue and waits for the writer to finish, so that the journal is
+    /// unlocked when this returns. The writer is idle by then: nobody can append.
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 /// Requests that may wait for the writer at once; beyond it, requests wait to enqueue.
@@ -131,18 +143,20 @@ pub fn open(settings: JournalSettings, metrics: Arc<Metrics>) -> Result<(Journal
     });
     let (queue, pending) = mpsc::channel(QUEUE_CAPACITY);
     let writer = writer::Writer::new(settings, shared.clone(), recovered.active, recovered.next_seq, metrics);
-    std::thread::Builder::new()
+    let writer = std::thread::Builder::new()
         .name("click-journal".into())
         .spawn(move || writer.run(pending))
         .map_err(io_error(&shared.dir))?;
-    Ok((Journal { queue, shared: shared.clone() }, JournalReader::new(shared)))
+    let journal = Journal { queue: Some(queue), shared: shared.clone(), writer: Some(writer) };
+    Ok((journal, JournalReader::new(shared)))
 }
 
 #[async_trait]
 impl ClickLog for Journal {
     async fn append(&self, click: Click) -> Result<(), ClickLogError> {
         let (durable, made_durable) = oneshot::channel();
-        self.queue.send(Pending { click, durable }).await.map_err(|_| ClickLogError::Stopped)?;
+        let queue = self.queue.as_ref().ok_or(ClickLogError::Stopped)?;
+        queue.send(Pending { click, durable }).await.map_err(|_| ClickLogError::Stopped)?;
         made_durable.await.map_err(|_| ClickLogError::Stopped)?
     }
 

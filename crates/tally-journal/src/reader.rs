@@ -1,7 +1,7 @@
 //! Reading the journal back, for the loader.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Seek, SeekFrom};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,11 +11,20 @@ use tally_app::ports::{ClickBatch, ClickLogReader};
 use crate::Shared;
 use crate::segments::{Next, list, read_record, segment_path};
 
-/// Where the reader stands: an open segment, positioned before the record holding
-/// `next_seq`.
+/// Where the reader stands: an open segment, positioned at byte `offset`, before the
+/// record holding `next_seq`.
 struct Cursor {
     reader: BufReader<File>,
+    offset: u64,
     next_seq: u64,
+}
+
+impl Cursor {
+    fn open(path: &std::path::Path, first_seq: u64) -> std::io::Result<Cursor> {
+        let file = File::open(path)
+            .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
+        Ok(Cursor { reader: BufReader::new(file), offset: 0, next_seq: first_seq })
+    }
 }
 
 /// The reading side of the journal.
@@ -42,8 +51,7 @@ impl JournalReader {
             .find(|first| **first <= seq)
             .copied()
             .ok_or_else(|| damaged(format!("click {seq} is in no segment of {}", self.shared.dir.display())))?;
-        let file = File::open(segment_path(&self.shared.dir, first))?;
-        Ok(Cursor { reader: BufReader::new(file), next_seq: first })
+        Cursor::open(&segment_path(&self.shared.dir, first), first)
     }
 }
 
@@ -71,6 +79,7 @@ impl ClickLogReader for JournalReader {
             _ => self.seek(wanted)?,
         };
         let mut clicks = Vec::new();
+        let mut reread = false;
         // Records past `durable` may be half written: never read them.
         while clicks.len() < max && cursor.next_seq <= durable {
             match read_record(&mut cursor.reader)? {
@@ -78,11 +87,27 @@ impl ClickLogReader for JournalReader {
                     let skip = wanted.saturating_sub(header.first_seq) as usize;
                     clicks.extend(records.into_iter().skip(skip));
                     cursor.next_seq = header.last_seq() + 1;
+                    cursor.offset += header.record_len();
+                    reread = false;
                 }
                 Next::End => {
-                    // The segment is complete; the next one starts with the next click.
                     let next = segment_path(&self.shared.dir, cursor.next_seq);
-                    cursor.reader = BufReader::new(File::open(&next)?);
+                    if next.exists() {
+                        // The segment is complete; the next one starts with the next click.
+                        cursor = Cursor::open(&next, cursor.next_seq)?;
+                    } else if !reread {
+                        // The active segment: the zeros read ahead may since have been
+                        // written over with the durable record. Read it again.
+                        cursor.reader.seek(SeekFrom::Start(cursor.offset))?;
+                        reread = true;
+                    } else {
+                        return Err(damaged(format!("durable click {} is missing from the journal", cursor.next_seq)));
+                    }
+                }
+                _ if !reread => {
+                    // Bytes read ahead while the writer was still writing them.
+                    cursor.reader.seek(SeekFrom::Start(cursor.offset))?;
+                    reread = true;
                 }
                 _ => return Err(damaged(format!("click journal damaged before click {}", cursor.next_seq))),
             }

@@ -3,15 +3,21 @@
 //! A segment is named after the sequence number of its first click
 //! (`00000000000000000001.clicks`), so the numbering survives the deletion of loaded
 //! segments. The last segment is the active one and is never deleted.
+//!
+//! Segments are extended with zeros ahead of the records (see [`PREALLOCATE`]): a sync
+//! then only has data to flush, never the file's size, which halves its latency on
+//! ext4. Reading stops at the first all-zero header.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::format::{HEADER_LEN, Header, decode_header, decode_payload};
+use crate::format::{HEADER_LEN, Header, decode_header, decode_payload, is_unwritten};
 use crate::{JournalError, io_error};
 
 const SUFFIX: &str = ".clicks";
+/// How far ahead of the records a segment is filled with zeros.
+pub(crate) const PREALLOCATE: u64 = 4 << 20;
 const LOG_ID_FILE: &str = "LOG_ID";
 const LOCK_FILE: &str = "LOCK";
 
@@ -46,6 +52,7 @@ pub(crate) fn read_record(reader: &mut impl Read) -> std::io::Result<Next> {
     let mut header_bytes = [0u8; HEADER_LEN];
     match read_full(reader, &mut header_bytes)? {
         0 => return Ok(Next::End),
+        HEADER_LEN if is_unwritten(&header_bytes) => return Ok(Next::End),
         HEADER_LEN => {}
         _ => return Ok(Next::Damaged),
     }
@@ -76,7 +83,7 @@ fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize
 pub(crate) struct Recovered {
     pub(crate) log_id: String,
     pub(crate) lock: File,
-    /// The active segment, open for appending, and its length.
+    /// The active segment, open for writing, and the length of its records.
     pub(crate) active: (File, u64),
     pub(crate) next_seq: u64,
 }
@@ -103,15 +110,40 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     };
     let path = segment_path(dir, active_first);
     let (valid_len, next_seq) = scan(&path, active_first)?;
-    // Append mode: every write lands at the end, also after a failed write is cut off.
-    let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
+    let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io_error(&path))?;
     let on_disk = file.metadata().map_err(io_error(&path))?.len();
+    // Zero whatever follows the last whole record: a torn record a crash left there
+    // was never acknowledged, and zeros are what a reader takes for the end.
     if on_disk > valid_len {
-        tracing::warn!(path = %path.display(), cut = on_disk - valid_len, "cutting a torn record off the click journal");
-        file.set_len(valid_len).map_err(io_error(&path))?;
-        file.sync_all().map_err(io_error(&path))?;
+        let torn = zero_fill(&file, valid_len, on_disk).map_err(io_error(&path))?;
+        if torn {
+            tracing::warn!(path = %path.display(), "cut a torn record off the click journal");
+        }
     }
     Ok(Recovered { log_id, lock, active: (file, valid_len), next_seq })
+}
+
+/// Overwrites `from..to` with zeros and syncs; returns whether anything but zeros was
+/// there.
+fn zero_fill(file: &File, from: u64, to: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut buffer = vec![0u8; 64 << 10];
+    let mut found = false;
+    let mut offset = from;
+    while offset < to {
+        let length = (to - offset).min(buffer.len() as u64) as usize;
+        file.read_exact_at(&mut buffer[..length], offset)?;
+        if buffer[..length].iter().any(|byte| *byte != 0) {
+            found = true;
+            buffer[..length].fill(0);
+            file.write_all_at(&buffer[..length], offset)?;
+        }
+        offset += length as u64;
+    }
+    if found {
+        file.sync_data()?;
+    }
+    Ok(found)
 }
 
 /// Reads a segment's records; returns the length of its valid prefix and the next

@@ -1,7 +1,7 @@
 //! The writer thread: group commit of clicks into the active segment.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -11,14 +11,17 @@ use tally_app::ports::ClickLogError;
 use tally_core::click::Click;
 use tokio::sync::mpsc;
 
-use crate::segments::{segment_path, sync_dir};
+use crate::segments::{PREALLOCATE, segment_path, sync_dir};
 use crate::{JournalSettings, Pending, Shared, format};
 
 pub(crate) struct Writer {
     settings: JournalSettings,
     shared: Arc<Shared>,
     file: File,
+    /// Where the next record goes: the end of the records written so far.
     file_len: u64,
+    /// How far the file is filled with zeros.
+    allocated: u64,
     next_seq: u64,
     metrics: Arc<Metrics>,
     /// Set when a failed write could not be undone: appending after a partial record
@@ -35,7 +38,8 @@ impl Writer {
         next_seq: u64,
         metrics: Arc<Metrics>,
     ) -> Writer {
-        Writer { settings, shared, file, file_len, next_seq, metrics, broken: false, buffer: Vec::new() }
+        let allocated = file.metadata().map(|metadata| metadata.len()).unwrap_or(file_len);
+        Writer { settings, shared, file, file_len, allocated, next_seq, metrics, broken: false, buffer: Vec::new() }
     }
 
     /// Runs until every [`crate::Journal`] handle is dropped.
@@ -43,12 +47,7 @@ impl Writer {
         let mut batch = Vec::with_capacity(self.settings.max_batch);
         while let Some(first) = pending.blocking_recv() {
             batch.push(first);
-            while batch.len() < self.settings.max_batch {
-                match pending.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
+            drain(&mut pending, &mut batch, self.settings.max_batch);
             let clicks: Vec<&Click> = batch.iter().map(|item| &item.click).collect();
             let result = self.write(&clicks);
             for item in batch.drain(..) {
@@ -93,12 +92,28 @@ impl Writer {
     }
 
     fn append_and_sync(&mut self) -> std::io::Result<()> {
-        self.file.write_all(&self.buffer)?;
+        let end = self.file_len + self.buffer.len() as u64;
+        if end > self.allocated {
+            self.preallocate(end)?;
+        }
+        self.file.write_all_at(&self.buffer, self.file_len)?;
         self.file.sync_data()
     }
 
+    /// Extends the file with zeros past `end`, and syncs the new size once, so that the
+    /// syncs of the records that follow only flush data.
+    fn preallocate(&mut self, end: u64) -> std::io::Result<()> {
+        let target = end + PREALLOCATE;
+        let zeros = vec![0u8; (target - self.allocated) as usize];
+        self.file.write_all_at(&zeros, self.allocated)?;
+        self.file.sync_all()?;
+        self.allocated = target;
+        Ok(())
+    }
+
     fn undo_partial_write(&mut self) {
-        let undone = self.file.set_len(self.file_len).and_then(|()| self.file.sync_data());
+        let zeros = vec![0u8; self.buffer.len()];
+        let undone = self.file.write_all_at(&zeros, self.file_len).and_then(|()| self.file.sync_data());
         if let Err(error) = undone {
             tracing::error!(%error, "cannot undo a partial click journal write; refusing clicks until restart");
             self.broken = true;
@@ -107,10 +122,21 @@ impl Writer {
 
     fn start_segment(&mut self) -> std::io::Result<()> {
         let path = segment_path(&self.shared.dir, self.next_seq);
-        let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+        let file = OpenOptions::new().create_new(true).read(true).write(true).open(&path)?;
         sync_dir(&self.shared.dir)?;
         self.file = file;
         self.file_len = 0;
+        self.allocated = 0;
         Ok(())
+    }
+}
+
+/// Moves every waiting click into the batch, up to `max`.
+fn drain(pending: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>, max: usize) {
+    while batch.len() < max {
+        match pending.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
     }
 }

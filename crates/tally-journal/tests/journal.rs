@@ -1,7 +1,7 @@
 //! The click journal on a real directory: group commit, recovery, rotation, bounds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,13 +93,17 @@ async fn a_torn_record_left_by_a_crash_is_cut_off_and_everything_before_it_kept(
     append_all(&Arc::new(journal), clicks(0..3)).await;
     drop(reader);
     let segment = directory.path().join(&segment_files(directory.path())[0]);
-    let intact = std::fs::metadata(&segment).unwrap().len();
-    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
-    file.write_all(b"TLY1\x40\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00garbage").unwrap();
+    let bytes = std::fs::read(&segment).unwrap();
+    let records_end = bytes.iter().rposition(|byte| *byte != 0).unwrap() + 1;
+    let torn = b"TLY1\x40\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00garbage";
+    let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+    file.write_all_at(torn, records_end as u64).unwrap();
     drop(file);
 
     let (journal, mut reader) = open(&settings);
-    assert_eq!(std::fs::metadata(&segment).unwrap().len(), intact);
+    let after = std::fs::read(&segment).unwrap();
+    assert_eq!(after[..records_end], bytes[..records_end], "the whole records are kept");
+    assert!(after[records_end..].iter().all(|byte| *byte == 0), "the torn record is gone");
     assert_eq!(reader.durable_seq(), 3);
     journal.append(clicks(3..4).remove(0)).await.unwrap();
     assert_eq!(read_all(&mut reader, 0).len(), 4);
