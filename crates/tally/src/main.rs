@@ -14,6 +14,11 @@ mod telemetry;
 
 use std::process::ExitCode;
 
+/// Every click allocates a few dozen small strings; mimalloc serves them with less
+/// contention and fragmentation than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
