@@ -120,37 +120,45 @@ impl ClickId {
     }
 }
 
+/// Text conversions of an opaque id made of URL-safe characters: parsing checks the
+/// alphabet and the length, so every value that exists is well formed.
+macro_rules! token_id_conversions {
+    ($name:ident, $max_len:expr) => {
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(text: &str) -> Result<Self, IdError> {
+                if is_url_safe_token(text, $max_len) { Ok($name(text.to_owned())) } else { Err(IdError::Malformed) }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(text: String) -> Result<Self, IdError> {
+                text.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 fn is_url_safe_token(text: &str, max_len: usize) -> bool {
     !text.is_empty()
         && text.len() <= max_len
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-impl FromStr for ClickId {
-    type Err = IdError;
-    fn from_str(text: &str) -> Result<Self, IdError> {
-        if is_url_safe_token(text, Self::MAX_LEN) { Ok(ClickId(text.to_owned())) } else { Err(IdError::Malformed) }
-    }
-}
-
-impl TryFrom<String> for ClickId {
-    type Error = IdError;
-    fn try_from(text: String) -> Result<Self, IdError> {
-        text.parse()
-    }
-}
-
-impl From<ClickId> for String {
-    fn from(id: ClickId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for ClickId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+token_id_conversions!(ClickId, ClickId::MAX_LEN);
 
 /// A visitor: one browser or device, as named by Tally's first-party cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,31 +177,7 @@ impl VisitorId {
     }
 }
 
-impl FromStr for VisitorId {
-    type Err = IdError;
-    fn from_str(text: &str) -> Result<Self, IdError> {
-        if is_url_safe_token(text, 64) { Ok(VisitorId(text.to_owned())) } else { Err(IdError::Malformed) }
-    }
-}
-
-impl TryFrom<String> for VisitorId {
-    type Error = IdError;
-    fn try_from(text: String) -> Result<Self, IdError> {
-        text.parse()
-    }
-}
-
-impl From<VisitorId> for String {
-    fn from(id: VisitorId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for VisitorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+token_id_conversions!(VisitorId, 64);
 
 #[cfg(test)]
 mod tests {

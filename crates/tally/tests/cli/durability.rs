@@ -114,21 +114,7 @@ async fn sigterm_stops_the_server_with_exit_0_keeping_every_answered_click() {
 async fn every_answered_click_survives_a_sigkill_under_concurrent_load() {
     let sandbox = Sandbox::new();
     sandbox.set_up_program(PROGRAM);
-    let mut server = start_server(&sandbox);
-    let load = Arc::new(Load::default());
-    let tasks = start_load(&server, 16, &load);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-
-    // Kill while all sixteen workers still have requests in flight.
-    let answered_before_kill = load.answered.lock().expect("not poisoned").len();
-    let server = tokio::task::spawn_blocking(move || {
-        server.kill();
-        server
-    })
-    .await
-    .expect("kill");
-    let answered = stop_load(&load, tasks).await;
-    drop(server);
+    let (load, answered_before_kill, answered) = kill_under_load(&sandbox, 16, Duration::from_millis(1500)).await;
     let failed = load.failed.load(Ordering::SeqCst);
     assert!(answered_before_kill > 0, "the load got no answer before the kill");
     assert!(failed > 0, "the kill must hit requests in flight");
@@ -149,10 +135,22 @@ async fn every_answered_click_survives_a_sigkill_under_concurrent_load() {
 async fn clicks_left_in_the_journal_by_a_sigkill_are_exported_without_a_restart() {
     let sandbox = Sandbox::new();
     sandbox.set_up_program(PROGRAM);
-    let mut server = start_server(&sandbox);
+    let (_, _, answered) = kill_under_load(&sandbox, 8, Duration::from_millis(800)).await;
+
+    // No server runs: the export itself loads what the journal holds.
+    let stored = assert_every_answered_click_is_stored(&sandbox, &answered);
+    println!("journal after sigkill: answered {}, exported {stored}", answered.len());
+}
+
+/// Serves the sandbox's program, loads it with `workers` clients for `duration`, then
+/// SIGKILLs the server while they still have requests in flight. Returns the load,
+/// how many clicks were answered before the kill, and every answered click id.
+async fn kill_under_load(sandbox: &Sandbox, workers: usize, duration: Duration) -> (Arc<Load>, usize, Vec<String>) {
+    let mut server = start_server(sandbox);
     let load = Arc::new(Load::default());
-    let tasks = start_load(&server, 8, &load);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let tasks = start_load(&server, workers, &load);
+    tokio::time::sleep(duration).await;
+    let answered_before_kill = load.answered.lock().expect("not poisoned").len();
     let server = tokio::task::spawn_blocking(move || {
         server.kill();
         server
@@ -161,8 +159,5 @@ async fn clicks_left_in_the_journal_by_a_sigkill_are_exported_without_a_restart(
     .expect("kill");
     let answered = stop_load(&load, tasks).await;
     drop(server);
-
-    // No server runs: the export itself loads what the journal holds.
-    let stored = assert_every_answered_click_is_stored(&sandbox, &answered);
-    println!("journal after sigkill: answered {}, exported {stored}", answered.len());
+    (load, answered_before_kill, answered)
 }
