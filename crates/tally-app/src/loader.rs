@@ -1,6 +1,9 @@
 //! Loads the click log into the store: in order, exactly once, and whatever the store
 //! is doing. A store that is slow, refusing or restarting only makes the backlog grow;
 //! the redirects, which wait on the log alone, are not affected.
+//!
+//! A log may have several lanes (independent files synced in parallel); each lane has
+//! its own reader, its own loading thread and its own checkpoint in the store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -8,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
-use crate::ports::{ClickLogReader, Store, StoreError};
+use crate::ports::{ClickLogReader, DurableProbe, Store, StoreError};
 
 /// The most clicks loaded in one transaction.
 const LOAD_BATCH: usize = 5_000;
@@ -22,89 +25,110 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
 
+/// One lane as the loader's owner sees it.
+struct Lane {
+    loaded: Arc<AtomicU64>,
+    durable: DurableProbe,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the lanes' threads share.
+struct Shared {
+    stop: AtomicBool,
+    /// Readers waiting to catch up: while there are any, the loader does not linger.
+    waiting: AtomicUsize,
+    /// Each lane's backlog, summed into the backlog gauge.
+    backlogs: Vec<AtomicU64>,
+    metrics: Arc<Metrics>,
+}
+
 /// A running loader.
 pub struct ClickLoader {
-    stop: Arc<AtomicBool>,
-    loaded: Arc<AtomicU64>,
-    /// Readers waiting to catch up: while there are any, the loader does not linger.
-    waiting: Arc<AtomicUsize>,
-    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+    lanes: std::sync::Mutex<Vec<Lane>>,
 }
 
 impl ClickLoader {
-    /// Starts loading after the store's checkpoint for this log. The loader runs on its
-    /// own thread, because reading the log blocks, and drives the store's futures on
-    /// the current runtime.
+    /// Starts loading each lane after the store's checkpoint for it. Each lane loads on
+    /// its own thread, because reading the log blocks, and drives the store's futures
+    /// on the current runtime.
     pub async fn start(
-        mut reader: Box<dyn ClickLogReader>,
+        readers: Vec<Box<dyn ClickLogReader>>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
     ) -> Result<ClickLoader, StoreError> {
-        let checkpoint = store.click_checkpoint(reader.log_id()).await?.unwrap_or(0);
-        let runtime = tokio::runtime::Handle::current();
-        let stop = Arc::new(AtomicBool::new(false));
-        let loaded = Arc::new(AtomicU64::new(checkpoint));
-        // Files of clicks loaded before a crash may still be there.
-        if let Err(error) = reader.release_through(checkpoint) {
-            tracing::warn!(%error, "cannot remove loaded click log files");
-        }
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let worker = Worker {
-            waiting: waiting.clone(),
-            reader,
-            store,
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            backlogs: readers.iter().map(|_| AtomicU64::new(0)).collect(),
             metrics,
-            runtime,
-            stop: stop.clone(),
-            loaded: loaded.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name("click-loader".into())
-            .spawn(move || worker.run())
-            .map_err(|error| StoreError::Unavailable(format!("cannot start the click loader: {error}")))?;
-        Ok(ClickLoader { stop, loaded, waiting, thread: std::sync::Mutex::new(Some(thread)) })
+        });
+        let mut lanes = Vec::new();
+        for (index, mut reader) in readers.into_iter().enumerate() {
+            let checkpoint = store.click_checkpoint(reader.log_id()).await?.unwrap_or(0);
+            // Files of clicks loaded before a crash may still be there.
+            if let Err(error) = reader.release_through(checkpoint) {
+                tracing::warn!(%error, "cannot remove loaded click log files");
+            }
+            let loaded = Arc::new(AtomicU64::new(checkpoint));
+            let durable = reader.durable_probe();
+            let worker = Worker {
+                index,
+                reader,
+                store: store.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                shared: shared.clone(),
+                loaded: loaded.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("click-loader-{index}"))
+                .spawn(move || worker.run())
+                .map_err(|error| StoreError::Unavailable(format!("cannot start the click loader: {error}")))?;
+            lanes.push(Lane { loaded, durable, thread: Some(thread) });
+        }
+        Ok(ClickLoader { shared, lanes: std::sync::Mutex::new(lanes) })
     }
 
-    /// The sequence number of the last click in the store.
-    pub fn loaded_seq(&self) -> u64 {
-        self.loaded.load(Ordering::Acquire)
-    }
-
-    /// Waits until everything durable when called is in the store, or `timeout`
+    /// Waits until every click durable when called is in the store, or `timeout`
     /// passes; returns whether it is.
-    pub async fn caught_up(&self, durable: u64, timeout: Duration) -> bool {
+    pub async fn caught_up(&self, timeout: Duration) -> bool {
+        let targets: Vec<(Arc<AtomicU64>, u64)> =
+            self.lanes().iter().map(|lane| (lane.loaded.clone(), (lane.durable)())).collect();
         let deadline = Instant::now() + timeout;
-        self.waiting.fetch_add(1, Ordering::AcqRel);
+        self.shared.waiting.fetch_add(1, Ordering::AcqRel);
         let mut caught_up = true;
-        while self.loaded_seq() < durable {
+        while targets.iter().any(|(loaded, durable)| loaded.load(Ordering::Acquire) < *durable) {
             if Instant::now() > deadline {
                 caught_up = false;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
         caught_up
     }
 
     /// Stops the loader after it has loaded everything durable, or after a deadline if
     /// the store will not take it (what is left is loaded at the next start). Blocks.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        let thread = self.thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some(thread) = thread {
+        self.shared.stop.store(true, Ordering::Release);
+        let threads: Vec<JoinHandle<()>> = self.lanes().iter_mut().filter_map(|lane| lane.thread.take()).collect();
+        for thread in threads {
             let _ = thread.join();
         }
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<Lane>> {
+        self.lanes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 struct Worker {
-    waiting: Arc<AtomicUsize>,
+    index: usize,
     reader: Box<dyn ClickLogReader>,
     store: Arc<dyn Store>,
-    metrics: Arc<Metrics>,
     runtime: tokio::runtime::Handle,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     loaded: Arc<AtomicU64>,
 }
 
@@ -114,30 +138,37 @@ impl Worker {
         let mut stopping_since = None;
         loop {
             let loaded = self.loaded.load(Ordering::Acquire);
-            self.metrics.click_log_backlog.set(self.reader.durable_seq().saturating_sub(loaded) as i64);
-            if self.stop.load(Ordering::Acquire) {
+            let backlog = self.reader.durable_seq().saturating_sub(loaded);
+            self.publish_backlog(backlog);
+            if self.shared.stop.load(Ordering::Acquire) {
                 let since = *stopping_since.get_or_insert_with(Instant::now);
-                if self.reader.durable_seq() <= loaded || since.elapsed() > DRAIN_DEADLINE {
+                if backlog == 0 || since.elapsed() > DRAIN_DEADLINE {
                     return;
                 }
             }
             if !self.reader.wait_past(loaded, Duration::from_millis(200)) {
                 continue;
             }
-            let gathering = self.reader.durable_seq() - loaded < LOAD_BATCH as u64;
-            if gathering && !self.stop.load(Ordering::Acquire) && self.waiting.load(Ordering::Acquire) == 0 {
+            let hurried = self.shared.stop.load(Ordering::Acquire) || self.shared.waiting.load(Ordering::Acquire) > 0;
+            if backlog < LOAD_BATCH as u64 && !hurried {
                 std::thread::sleep(LINGER);
             }
             match self.load_after(loaded) {
                 Ok(()) => retry = FIRST_RETRY,
                 Err(error) => {
-                    self.metrics.click_load_failures.inc();
-                    tracing::warn!(%error, backlog = self.reader.durable_seq() - loaded, "cannot load clicks into the store; retrying");
+                    self.shared.metrics.click_load_failures.inc();
+                    tracing::warn!(%error, backlog, "cannot load clicks into the store; retrying");
                     std::thread::sleep(retry);
                     retry = (retry * 2).min(LAST_RETRY);
                 }
             }
         }
+    }
+
+    fn publish_backlog(&self, backlog: u64) {
+        self.shared.backlogs[self.index].store(backlog, Ordering::Release);
+        let total: u64 = self.shared.backlogs.iter().map(|lane| lane.load(Ordering::Acquire)).sum();
+        self.shared.metrics.click_log_backlog.set(total as i64);
     }
 
     fn load_after(&mut self, loaded: u64) -> Result<(), String> {
@@ -147,7 +178,7 @@ impl Worker {
         let (last, count) = (batch.last_seq(), batch.clicks.len() as u64);
         self.runtime.block_on(self.store.append_clicks(batch)).map_err(|error| error.to_string())?;
         self.loaded.store(last, Ordering::Release);
-        self.metrics.clicks_loaded.inc_by(count);
+        self.shared.metrics.clicks_loaded.inc_by(count);
         if let Err(error) = self.reader.release_through(last) {
             tracing::warn!(%error, "cannot remove loaded click log files");
         }

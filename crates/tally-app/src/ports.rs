@@ -168,9 +168,10 @@ pub enum ClickLogError {
 pub trait ClickLog: Send + Sync + 'static {
     /// Appends a click and returns once it is durable.
     async fn append(&self, click: Click) -> Result<(), ClickLogError>;
-    /// The sequence number of the last durable click.
-    fn durable_seq(&self) -> u64;
 }
+
+/// Reads a log's last durable sequence number from any thread.
+pub type DurableProbe = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// Reads a click log back, for loading it into the store.
 pub trait ClickLogReader: Send + 'static {
@@ -178,6 +179,8 @@ pub trait ClickLogReader: Send + 'static {
     fn log_id(&self) -> &str;
     /// The sequence number of the last durable click (0 when the log is empty).
     fn durable_seq(&self) -> u64;
+    /// The same, readable from other threads while this reader is in use.
+    fn durable_probe(&self) -> DurableProbe;
     /// Waits, blocking the thread, until a click after `seq` is durable or `timeout`
     /// passes; returns whether one is.
     fn wait_past(&self, seq: u64, timeout: std::time::Duration) -> bool;

@@ -19,7 +19,7 @@ use tally_app::accounts::Accounts;
 use tally_app::catalog::CatalogHandle;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{ClickLog, Clock, Store};
+use tally_app::ports::{Clock, Store};
 use tally_app::programs::Programs;
 use tally_app::secrets::Keyed;
 use tally_app::visits::Visits;
@@ -56,9 +56,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Edge settings.
     pub edge: EdgeSettings,
-    /// Where clicks become durable.
-    pub click_log: Arc<dyn ClickLog>,
-    /// What moves them into the store.
+    /// What moves durable clicks into the store.
     pub loader: Arc<ClickLoader>,
 }
 
@@ -66,9 +64,8 @@ impl AppState {
     /// Waits briefly until every click answered so far is in the store, so that a
     /// report read right after a click includes it.
     pub(crate) async fn settle_clicks(&self) {
-        let durable = self.click_log.durable_seq();
-        if !self.loader.caught_up(durable, SETTLE_TIMEOUT).await {
-            tracing::warn!(durable, loaded = self.loader.loaded_seq(), "reading clicks before the store has them all");
+        if !self.loader.caught_up(SETTLE_TIMEOUT).await {
+            tracing::warn!("reading clicks before the store has them all");
         }
     }
 }

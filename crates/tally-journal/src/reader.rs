@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tally_app::ports::{ClickBatch, ClickLogReader};
+use tally_app::ports::{ClickBatch, ClickLogReader, DurableProbe};
 
 use crate::Shared;
 use crate::segments::{Next, list, read_record, segment_path};
@@ -62,6 +62,11 @@ impl ClickLogReader for JournalReader {
 
     fn durable_seq(&self) -> u64 {
         self.shared.durable()
+    }
+
+    fn durable_probe(&self) -> DurableProbe {
+        let shared = self.shared.clone();
+        Arc::new(move || shared.durable())
     }
 
     fn wait_past(&self, seq: u64, timeout: Duration) -> bool {

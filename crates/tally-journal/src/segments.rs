@@ -19,7 +19,20 @@ const SUFFIX: &str = ".clicks";
 /// How far ahead of the records a segment is filled with zeros.
 pub(crate) const PREALLOCATE: u64 = 4 << 20;
 const LOG_ID_FILE: &str = "LOG_ID";
-const LOCK_FILE: &str = "LOCK";
+const LANE_PREFIX: &str = "lane-";
+
+pub(crate) fn lane_dir(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("{LANE_PREFIX}{index}"))
+}
+
+/// How many lanes a journal directory already has.
+pub(crate) fn existing_lanes(dir: &Path) -> std::io::Result<usize> {
+    let highest = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| entry.file_name().to_str()?.strip_prefix(LANE_PREFIX)?.parse::<usize>().ok())
+        .max();
+    Ok(highest.map_or(0, |index| index + 1))
+}
 
 pub(crate) fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
     dir.join(format!("{first_seq:020}{SUFFIX}"))
@@ -82,22 +95,15 @@ fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize
 /// What recovery found.
 pub(crate) struct Recovered {
     pub(crate) log_id: String,
-    pub(crate) lock: File,
     /// The active segment, open for writing, and the length of its records.
     pub(crate) active: (File, u64),
     pub(crate) next_seq: u64,
 }
 
-/// Locks the directory, reads or creates the log id, checks the active segment and
-/// cuts off a torn tail.
+/// Reads or creates a lane's log id, checks its active segment and cuts off a torn
+/// tail. The caller holds the journal's lock.
 pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let lock_path = dir.join(LOCK_FILE);
-    let lock =
-        OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_error(&lock_path))?;
-    if lock.try_lock().is_err() {
-        return Err(JournalError::Locked(dir.to_owned()));
-    }
     let log_id = log_id(dir)?;
     let firsts = list(dir).map_err(io_error(dir))?;
     let active_first = match firsts.last() {
@@ -120,7 +126,7 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
             tracing::warn!(path = %path.display(), "cut a torn record off the click journal");
         }
     }
-    Ok(Recovered { log_id, lock, active: (file, valid_len), next_seq })
+    Ok(Recovered { log_id, active: (file, valid_len), next_seq })
 }
 
 /// Overwrites `from..to` with zeros and syncs; returns whether anything but zeros was

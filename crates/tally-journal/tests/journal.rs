@@ -15,8 +15,11 @@ fn clicks(range: std::ops::Range<u64>) -> Vec<Click> {
     range.map(|n| sample_click(n, jiff::Timestamp::from_second(1_767_225_600 + n as i64).unwrap())).collect()
 }
 
+/// A journal of one lane, so that sequence numbers are easy to follow.
 fn open(settings: &JournalSettings) -> (Journal, JournalReader) {
-    tally_journal::open(settings.clone(), Arc::new(Metrics::new())).expect("open journal")
+    let settings = JournalSettings { lanes: 1, ..settings.clone() };
+    let (journal, mut lanes) = tally_journal::open(settings, Arc::new(Metrics::new())).expect("open journal");
+    (journal, lanes.remove(0))
 }
 
 async fn append_all(journal: &Arc<Journal>, clicks: Vec<Click>) {
@@ -43,14 +46,37 @@ fn read_all(reader: &mut JournalReader, after: u64) -> Vec<Click> {
     read
 }
 
+/// The segment files of the first lane.
 fn segment_files(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names: Vec<String> = std::fs::read_dir(lane(dir))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .filter(|name| name.ends_with(".clicks"))
         .collect();
     names.sort();
     names
+}
+
+fn lane(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("lane-0")
+}
+
+#[tokio::test]
+async fn clicks_spread_over_lanes_and_every_lane_reads_back_its_own() {
+    let directory = tempfile::tempdir().unwrap();
+    let settings = JournalSettings { lanes: 3, ..JournalSettings::new(directory.path()) };
+    let (journal, mut lanes) = tally_journal::open(settings.clone(), Arc::new(Metrics::new())).unwrap();
+    append_all(&Arc::new(journal), clicks(0..30)).await;
+    let log_ids: std::collections::HashSet<String> = lanes.iter().map(|lane| lane.log_id().to_owned()).collect();
+    assert_eq!(log_ids.len(), 3, "each lane is its own log");
+    let per_lane: Vec<usize> = lanes.iter_mut().map(|lane| read_all(lane, 0).len()).collect();
+    assert_eq!(per_lane, vec![10, 10, 10]);
+    drop(lanes);
+
+    // Opened again with fewer lanes, the journal keeps reading every lane it has.
+    let fewer = JournalSettings { lanes: 1, ..settings };
+    let (_journal, lanes) = tally_journal::open(fewer, Arc::new(Metrics::new())).unwrap();
+    assert_eq!(lanes.iter().map(|lane| lane.durable_seq()).sum::<u64>(), 30);
 }
 
 #[tokio::test]
@@ -92,7 +118,7 @@ async fn a_torn_record_left_by_a_crash_is_cut_off_and_everything_before_it_kept(
     let (journal, reader) = open(&settings);
     append_all(&Arc::new(journal), clicks(0..3)).await;
     drop(reader);
-    let segment = directory.path().join(&segment_files(directory.path())[0]);
+    let segment = lane(directory.path()).join(&segment_files(directory.path())[0]);
     let bytes = std::fs::read(&segment).unwrap();
     let records_end = bytes.iter().rposition(|byte| *byte != 0).unwrap() + 1;
     let torn = b"TLY1\x40\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00garbage";

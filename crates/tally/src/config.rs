@@ -57,6 +57,8 @@ pub(crate) struct ClickLogSection {
     /// Where the click journal lives; default beside the SQLite file.
     #[serde(default)]
     pub(crate) dir: Option<String>,
+    #[serde(default = "default_lanes")]
+    pub(crate) lanes: usize,
     #[serde(default = "default_max_batch")]
     pub(crate) max_batch: usize,
     #[serde(default = "default_max_backlog")]
@@ -75,6 +77,9 @@ fn default_synchronous() -> String {
 fn default_max_batch() -> usize {
     512
 }
+fn default_lanes() -> usize {
+    1
+}
 fn default_max_backlog() -> u64 {
     10_000_000
 }
@@ -87,7 +92,12 @@ impl Default for SqliteSection {
 
 impl Default for ClickLogSection {
     fn default() -> Self {
-        ClickLogSection { dir: None, max_batch: default_max_batch(), max_backlog: default_max_backlog() }
+        ClickLogSection {
+            dir: None,
+            lanes: default_lanes(),
+            max_batch: default_max_batch(),
+            max_backlog: default_max_backlog(),
+        }
     }
 }
 
@@ -109,6 +119,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("edge.secure_cookies", Kind::Flag),
     ("edge.trust_proxy_headers", Kind::Flag),
     ("click_log.dir", Kind::Text),
+    ("click_log.lanes", Kind::Count),
     ("click_log.max_batch", Kind::Count),
     ("click_log.max_backlog", Kind::Count),
 ];
@@ -234,6 +245,7 @@ pub(crate) struct Settings {
     pub(crate) trust_proxy_headers: bool,
     pub(crate) max_batch: usize,
     pub(crate) click_log_dir: PathBuf,
+    pub(crate) lanes: usize,
     pub(crate) max_backlog: u64,
 }
 
@@ -257,6 +269,9 @@ impl Config {
         if !(1..=10_000).contains(&self.click_log.max_batch) {
             bail!("click_log.max_batch: must be between 1 and 10000");
         }
+        if !(1..=64).contains(&self.click_log.lanes) {
+            bail!("click_log.lanes: must be between 1 and 64");
+        }
         if self.click_log.max_backlog == 0 {
             bail!("click_log.max_backlog: must be at least 1");
         }
@@ -279,6 +294,7 @@ impl Config {
             trust_proxy_headers: self.edge.trust_proxy_headers,
             max_batch: self.click_log.max_batch,
             click_log_dir,
+            lanes: self.click_log.lanes,
             max_backlog: self.click_log.max_backlog,
         })
     }

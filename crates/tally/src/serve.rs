@@ -11,7 +11,7 @@ use tally_app::accounts::{Accounts, FirstRun};
 use tally_app::catalog::CatalogHandle;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{ClickLog, Clock, SystemClock};
+use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::Programs;
 use tally_app::secrets::{Keyed, random_token};
 use tally_app::visits::Visits;
@@ -48,12 +48,10 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         None
     };
 
-    let (journal, journal_reader) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
-    let loader = Arc::new(ClickLoader::start(Box::new(journal_reader), store.clone(), metrics.clone()).await?);
-    let journal: Arc<dyn ClickLog> = Arc::new(journal);
+    let (journal, lanes) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
+    let loader = Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), metrics.clone()).await?);
     let state = AppState {
-        visits: Visits::new(catalog.clone(), journal.clone(), clock.clone(), keyed.clone(), metrics.clone()),
-        click_log: journal,
+        visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),
         programs,
         accounts,

@@ -6,7 +6,7 @@ use anyhow::bail;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{ClickLogReader, Store};
-use tally_journal::{JournalError, JournalSettings};
+use tally_journal::{JournalError, JournalReader, JournalSettings};
 use tally_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::config::{DatabaseUrl, Settings};
@@ -40,9 +40,15 @@ pub(crate) fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Arc<
     }
 }
 
+/// The journal's lanes as the loader takes them.
+pub(crate) fn boxed(lanes: Vec<JournalReader>) -> Vec<Box<dyn ClickLogReader>> {
+    lanes.into_iter().map(|lane| Box::new(lane) as Box<dyn ClickLogReader>).collect()
+}
+
 /// The click journal's settings.
 pub(crate) fn journal_settings(settings: &Settings) -> JournalSettings {
     JournalSettings {
+        lanes: settings.lanes,
         max_batch: settings.max_batch,
         max_backlog: settings.max_backlog,
         ..JournalSettings::new(&settings.click_log_dir)
@@ -57,15 +63,14 @@ pub(crate) async fn load_pending_clicks(settings: &Settings, store: Arc<dyn Stor
         return Ok(());
     }
     let metrics = Arc::new(Metrics::new());
-    let (journal, reader) = match tally_journal::open(journal_settings(settings), metrics.clone()) {
+    let (journal, lanes) = match tally_journal::open(journal_settings(settings), metrics.clone()) {
         Ok(opened) => opened,
         Err(JournalError::Locked(_)) => return Ok(()),
         Err(error) => return Err(error.into()),
     };
-    let durable = reader.durable_seq();
-    let loader = ClickLoader::start(Box::new(reader), store, metrics).await?;
-    let loaded = loader.caught_up(durable, LOAD_PENDING_TIMEOUT).await;
     drop(journal);
+    let loader = ClickLoader::start(boxed(lanes), store, metrics).await?;
+    let loaded = loader.caught_up(LOAD_PENDING_TIMEOUT).await;
     tokio::task::spawn_blocking(move || loader.stop()).await?;
     if !loaded {
         bail!("the store did not take the clicks waiting in {}", settings.click_log_dir.display());
