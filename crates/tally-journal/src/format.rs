@@ -79,11 +79,13 @@ pub(crate) fn decode_header(bytes: &[u8; HEADER_LEN]) -> Option<Header> {
     (header.count > 0 && header.first_seq > 0 && header.payload_len <= MAX_PAYLOAD).then_some(header)
 }
 
-/// Checks a payload against its header and decodes its clicks.
+/// Whether a payload matches its header's checksum.
+pub(crate) fn payload_intact(header: &Header, payload: &[u8]) -> bool {
+    checksum(header.first_seq, header.count, payload) == header.crc
+}
+
+/// Decodes the clicks of an intact payload.
 pub(crate) fn decode_payload(header: &Header, payload: &[u8]) -> Option<Vec<Click>> {
-    if checksum(header.first_seq, header.count, payload) != header.crc {
-        return None;
-    }
     let clicks: Vec<Click> = serde_json::from_slice(payload).ok()?;
     (clicks.len() == header.count as usize).then_some(clicks)
 }

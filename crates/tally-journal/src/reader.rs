@@ -9,6 +9,7 @@ use std::time::Duration;
 use tally_app::ports::{ClickBatch, ClickLogReader, DurableProbe};
 
 use crate::Shared;
+use crate::format::decode_payload;
 use crate::segments::{Next, list, read_record, segment_path};
 
 /// Where the reader stands: an open segment, positioned at byte `offset`, before the
@@ -88,7 +89,9 @@ impl ClickLogReader for JournalReader {
         // Records past `durable` may be half written: never read them.
         while clicks.len() < max && cursor.next_seq <= durable {
             match read_record(&mut cursor.reader)? {
-                Next::Record(header, records) if header.first_seq == cursor.next_seq => {
+                Next::Record(header, payload) if header.first_seq == cursor.next_seq => {
+                    let records = decode_payload(&header, &payload)
+                        .ok_or_else(|| damaged(format!("click journal record {} does not decode", header.first_seq)))?;
                     let skip = wanted.saturating_sub(header.first_seq) as usize;
                     clicks.extend(records.into_iter().skip(skip));
                     cursor.next_seq = header.last_seq() + 1;

@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::format::{HEADER_LEN, Header, decode_header, decode_payload, is_unwritten};
+use crate::format::{HEADER_LEN, Header, decode_header, is_unwritten, payload_intact};
 use crate::{JournalError, io_error};
 
 const SUFFIX: &str = ".clicks";
@@ -53,9 +53,9 @@ pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// One record read back, or the reason reading stopped.
+/// One record read back (its header and checked payload), or why reading stopped.
 pub(crate) enum Next {
-    Record(Header, Vec<tally_core::click::Click>),
+    Record(Header, Vec<u8>),
     End,
     Damaged,
 }
@@ -74,10 +74,7 @@ pub(crate) fn read_record(reader: &mut impl Read) -> std::io::Result<Next> {
     if read_full(reader, &mut payload)? != payload.len() {
         return Ok(Next::Damaged);
     }
-    Ok(match decode_payload(&header, &payload) {
-        Some(clicks) => Next::Record(header, clicks),
-        None => Next::Damaged,
-    })
+    Ok(if payload_intact(&header, &payload) { Next::Record(header, payload) } else { Next::Damaged })
 }
 
 /// Reads until the buffer is full or the file ends; returns the bytes read.
@@ -152,8 +149,9 @@ fn zero_fill(file: &File, from: u64, to: u64) -> std::io::Result<bool> {
     Ok(found)
 }
 
-/// Reads a segment's records; returns the length of its valid prefix and the next
-/// sequence number after it.
+/// Reads a segment's records, checking each one's checksum but decoding none (start-up
+/// stays fast with a full segment); returns the length of its valid prefix and the
+/// next sequence number after it.
 fn scan(path: &Path, first_seq: u64) -> Result<(u64, u64), JournalError> {
     let file = File::open(path).map_err(io_error(path))?;
     let mut reader = BufReader::new(file);
