@@ -5,8 +5,8 @@
 
 BENCH_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_HOME/.." && pwd)
-# TALLY_BIN: benchmark a binary built elsewhere instead of building one here.
-TALLY=${TALLY_BIN:-"$REPO/target/release/tally"}
+# BENCH_TALLY_BIN: benchmark a binary built elsewhere instead of building one here.
+TALLY=${BENCH_TALLY_BIN:-"$REPO/target/release/tally"}
 
 BENCH_DIR=""
 TALLY_PID=""
@@ -36,6 +36,7 @@ ensure_tools() {
     command -v wrk >/dev/null || pkgs+=(wrk)
     command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || pkgs+=(nginx-light)
     command -v sqlite3 >/dev/null || pkgs+=(sqlite3)
+    command -v curl >/dev/null || pkgs+=(curl)
     command -v cc >/dev/null || pkgs+=(build-essential)   # rusqlite's bundled SQLite
     command -v git >/dev/null || pkgs+=(git)
     if ((${#pkgs[@]})); then
@@ -52,16 +53,16 @@ ensure_tools() {
             POLICY_RC_CREATED=""
         fi
     fi
-    command -v cargo >/dev/null ||
-        die "cargo not found: install Rust first (https://rustup.rs), then re-run"
     NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 }
 
 build_tally() {
-    if [[ -n ${TALLY_BIN:-} ]]; then
-        log "using TALLY_BIN=$TALLY_BIN (not building)"
+    if [[ -n ${BENCH_TALLY_BIN:-} ]]; then
+        log "using BENCH_TALLY_BIN=$BENCH_TALLY_BIN (not building)"
         return
     fi
+    command -v cargo >/dev/null ||
+        die "cargo not found: install Rust first (https://rustup.rs), then re-run"
     log "building: cargo build --release -p tally"
     (cd "$REPO" && cargo build --release -p tally)
     [[ -x $TALLY ]] || die "$TALLY was not built"
@@ -119,10 +120,13 @@ count_clicks() {
     CLICKS_CLI=n/a
     CLICKS_SQL=n/a
     CLICKS_SQL_TABLE=""
+    EXPORT_S=n/a
+    local t0=${EPOCHREALTIME//[.,]/}
     if "$TALLY" clicks export 1 --database "$DB" --format csv >"$csv" 2>"$BENCH_DIR/logs/export.err"; then
+        EXPORT_S=$(awk -v d=$((${EPOCHREALTIME//[.,]/} - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')
         # awk's NR also counts a last line without a trailing newline.
         CLICKS_CLI=$(awk 'END { print NR - 1 }' "$csv")
-        log "tally clicks export: $CLICKS_CLI clicks ($(head -c 200 "$csv" | head -1))"
+        log "tally clicks export: $CLICKS_CLI clicks in $EXPORT_S s ($(head -c 200 "$csv" | head -1))"
     else
         log "tally clicks export failed: $(head -c 500 "$BENCH_DIR/logs/export.err")"
     fi
@@ -173,6 +177,7 @@ start_tally() {
 stop_tally() {
     local i
     [[ -n $TALLY_PID ]] || return 0
+    local t0=$SECONDS
     kill -TERM "$TALLY_PID"
     for ((i = 0; i < 600; i++)); do
         kill -0 "$TALLY_PID" 2>/dev/null || break
@@ -185,6 +190,7 @@ stop_tally() {
     TALLY_EXIT=0
     wait "$TALLY_PID" || TALLY_EXIT=$?
     [[ $TALLY_EXIT -eq 0 ]] || log "warning: tally serve exited with status $TALLY_EXIT"
+    TALLY_STOP_S=$((SECONDS - t0))
     wait "$TALLY_DRAIN_PID" 2>/dev/null || true
     TALLY_PID=""
     TALLY_DRAIN_PID=""
@@ -229,13 +235,75 @@ stop_nginx() {
     NGINX_PID=""
 }
 
+# The benchmark shares the machine with whatever else runs; say so when
+# something else was busy at the start (figures are then noisier).
+note_load() {
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l > 0.5) }' &&
+        log "warning: load average is $LOAD_BEFORE before the runs; something else is using the CPUs"
+    return 0
+}
+
 # --- wrk -------------------------------------------------------------------------
 
-# run_wrk LABEL URL SCRIPT [DURATION]: one `wrk -t2 -c32 --latency` run.
-# Sets RPS, P99_MS, N302, NOTHER, ERRORS; keeps the raw output in logs/.
+# CPU accounting from /proc, in clock ticks (USER_HZ, 100 a second), so that
+# each run can say how much CPU the server used per request and whether
+# something else on the machine was busy meanwhile (figures are then noisy).
+TICKS_PER_S=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_machine() { # "busy total": user+nice+system, and all fields incl. idle
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $2 + $3 + $4, t }' /proc/stat
+}
+cpu_of() { # utime+stime of the given processes (all their threads)
+    local p t=0
+    for p in "$@"; do
+        [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+cpu_reaped() { # cutime+cstime of this shell: the children it has waited for (wrk)
+    awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
+}
+server_pids() { # nginx: the master and its workers; tally: one process
+    if [[ $1 == nginx ]]; then
+        # shellcheck disable=SC2046
+        echo "$NGINX_PID" $(cat "/proc/$NGINX_PID/task/"*/children 2>/dev/null)
+    else
+        echo "$TALLY_PID"
+    fi
+}
+
+# Waits (up to QUIET_WAIT_S, default 300 s) until the machine has been
+# nearly idle (< 10 % busy) for a second, so that a run does not start while
+# something else is using the CPUs. Between runs nothing of ours is busy.
+wait_quiet() {
+    local waited=0 a b busy
+    while :; do
+        a=$(cpu_machine)
+        sleep 1
+        b=$(cpu_machine)
+        busy=$(awk -v b0="${a% *}" -v t0="${a#* }" -v b1="${b% *}" -v t1="${b#* }" \
+            'BEGIN { printf "%.0f", (b1 - b0) * 100 / (t1 - t0) }')
+        ((busy < 10)) && return 0
+        ((waited == 0)) && log "machine $busy % busy with other work; waiting for it to calm down"
+        waited=$((waited + 1))
+        if ((waited >= ${QUIET_WAIT_S:-300})); then
+            log "warning: still $busy % busy after ${waited} s; running anyway"
+            return 0
+        fi
+    done
+}
+
+# run_wrk LABEL URL SCRIPT DURATION SERVER(nginx|tally): one `wrk -t2 -c32
+# --latency` run. Sets RPS, P99_MS, N302, NOTHER, ERRORS, CPU_US (server CPU
+# per answered request, µs) and OTHER_PCT (CPU used by neither the server nor
+# wrk, % of the machine); keeps the raw output in logs/.
 run_wrk() {
-    local label=$1 url=$2 script=$3 dur=${4:-10s} out
+    local label=$1 url=$2 script=$3 dur=$4 server=$5 out pids m0 m1 s0 s1 w0 w1
     out="$BENCH_DIR/logs/wrk-$label.txt"
+    wait_quiet
+    # shellcheck disable=SC2207
+    pids=($(server_pids "$server"))
+    m0=$(cpu_machine) s0=$(cpu_of "${pids[@]}") w0=$(cpu_reaped)
     # In the background plus `wait`: bash runs the INT/TERM trap only once a
     # foreground child has exited, and wrk swallows SIGINT and exits 0, so a
     # Ctrl-C would otherwise just cut one run short and carry on.
@@ -243,6 +311,7 @@ run_wrk() {
     WRK_PID=$!
     wait "$WRK_PID" || die "wrk failed: $(cat "$out")"
     WRK_PID=""
+    m1=$(cpu_machine) s1=$(cpu_of "${pids[@]}") w1=$(cpu_reaped)
     RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
     # "     99%    6.90ms": wrk picks us, ms, s or m as the unit.
     P99_MS=$(awk '$1 == "99%" {
@@ -253,9 +322,17 @@ run_wrk() {
     NOTHER=$(sed -n 's/^BENCH_COUNTS status302=[0-9]* other=\([0-9]*\).*/\1/p' "$out")
     ERRORS=$(sed -n 's/^ *Socket errors: //p' "$out")
     [[ -n $RPS && -n $P99_MS && -n $N302 ]] || die "could not parse wrk output: $(cat "$out")"
+    CPU_US=$(awk -v t=$((s1 - s0)) -v n=$((N302 + NOTHER)) -v hz="$TICKS_PER_S" \
+        'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')
+    OTHER_PCT=$(awk -v b0="${m0% *}" -v t0="${m0#* }" -v b1="${m1% *}" -v t1="${m1#* }" \
+        -v s=$((s1 - s0)) -v w=$((w1 - w0)) \
+        'BEGIN { o = (b1 - b0 - s - w) * 100 / (t1 - t0); printf "%.0f", (o < 0) ? 0 : o }')
+    ((OTHER_PCT <= 10)) || log "warning: $label: $OTHER_PCT % of the machine was busy with other processes"
     [[ $NOTHER -eq 0 ]] || log "warning: $label: $NOTHER answers were not 302"
     [[ -z $ERRORS ]] || log "warning: $label: socket errors: $ERRORS"
 }
+
+fmt_int() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }   # 202700 -> 202,700
 
 # median FORMAT NUMBER...: the median, printed with printf FORMAT ("%.0f", "%.2f")
 median() {
@@ -268,6 +345,12 @@ median() {
 machine_note() {
     local cpu
     cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-    echo "Machine: $(nproc) CPUs ($cpu), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")."
-    echo "Tally: $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && git diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes)'), $("$TALLY" --version 2>/dev/null || echo "tally"); $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'); $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')."
+    echo "Machine: $(nproc) CPUs ($cpu), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"); load average before the runs: $LOAD_BEFORE."
+    local build
+    if [[ -n ${BENCH_TALLY_BIN:-} ]]; then
+        build="$BENCH_TALLY_BIN, built $(date -r "$BENCH_TALLY_BIN" '+%F %T')"
+    else
+        build="$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && git diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes)')"
+    fi
+    echo "Tally: $build, $("$TALLY" --version 2>/dev/null || echo "tally"); $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'); $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')."
 }

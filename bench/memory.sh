@@ -14,7 +14,9 @@
 #   that store and times exec -> "listening on ..." (median).
 # Targets: RSS < 150 MB after the load, start-up < 1 s.
 #
-# Environment: CLICKS_TARGET (1000000), STARTS (5), BENCH_KEEP=1 keeps the temp dir.
+# Environment: CLICKS_TARGET (1000000), STARTS (5), BENCH_KEEP=1 keeps the temp
+# dir, BENCH_TALLY_BIN=PATH benchmarks that binary instead of building one,
+# QUIET_WAIT_S (300) how long to wait for an idle machine before each run.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +30,7 @@ ensure_tools
 build_tally
 make_bench_dir
 make_store
+note_load
 
 rss_mb() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
@@ -40,10 +43,10 @@ answered=0 other=0 runs=0 dur=10
 declare -a LOAD_ROWS
 while ((answered < CLICKS_TARGET)); do
     runs=$((runs + 1))
-    run_wrk "load-$runs" "http://127.0.0.1:$TALLY_PORT/" mix10k.lua "${dur}s"
+    run_wrk "load-$runs" "http://127.0.0.1:$TALLY_PORT/" mix10k.lua "${dur}s" tally
     answered=$((answered + N302)) other=$((other + NOTHER))
     rss=$(rss_mb "$TALLY_PID" VmRSS)
-    LOAD_ROWS+=("| $runs | ${dur} s | $RPS | $P99_MS ms | $answered | $rss MB |")
+    LOAD_ROWS+=("| $runs | ${dur} s | $(fmt_int "$RPS") | $P99_MS ms | $CPU_US µs | $OTHER_PCT % | $(fmt_int "$answered") | $rss MB |")
     log "run $runs: $N302 302s at $RPS/s, $answered in total, VmRSS $rss MB"
     # Size the next run from the rate just seen (+10 %, 2..60 s), so the
     # total lands just above the target instead of a whole run beyond it.
@@ -59,6 +62,8 @@ log "after $answered clicks: VmRSS $RSS_LOADED MB (peak $RSS_PEAK MB, $RSS_SETTL
 
 log "stopping tally (SIGTERM)"
 stop_tally
+log "tally exited $TALLY_STOP_S s after SIGTERM"
+LOAD_STOP_S=$TALLY_STOP_S
 count_clicks
 DB_SIZE=$(du -cm "$BENCH_DIR"/tally.db* | awk 'END { print $1 }')
 
@@ -73,11 +78,12 @@ else
 fi
 
 # --- start-up on the loaded store ---------------------------------------------------
-declare -a STARTUP_MS
+declare -a STARTUP_MS RSS_STARTED
 for ((i = 1; i <= STARTS; i++)); do
     start_tally
     STARTUP_MS+=("$TALLY_STARTUP_MS")
     rss_after_start=$(rss_mb "$TALLY_PID" VmRSS)
+    RSS_STARTED+=("$rss_after_start")
     log "start $i: listening after $TALLY_STARTUP_MS ms, VmRSS $rss_after_start MB"
     stop_tally
 done
@@ -89,20 +95,20 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "MISSED" }'
     echo "# Memory and start-up, $(date +%F)"
     echo
     machine_note
-    echo "Load: \`wrk -t2 -c32 --latency\` over all 10,000 links, repeated until $CLICKS_TARGET 302s; embedded SQLite store."
+    echo "Load: \`wrk -t2 -c32 --latency\` over all 10,000 links, repeated until $(fmt_int "$CLICKS_TARGET") 302s; embedded SQLite store."
     echo
     echo "| figure | measured | target | |"
     echo "|---|---|---|---|"
-    echo "| VmRSS after $answered clicks | $RSS_LOADED MB | < $RSS_TARGET_MB MB | $(verdict "$RSS_LOADED" "$RSS_TARGET_MB") |"
+    echo "| VmRSS after $(fmt_int "$answered") clicks | $RSS_LOADED MB | < $RSS_TARGET_MB MB | $(verdict "$RSS_LOADED" "$RSS_TARGET_MB") |"
     echo "| VmRSS 5 s later / peak (VmHWM) | $RSS_SETTLED MB / $RSS_PEAK MB | | |"
-    echo "| VmRSS at start (empty store) | $RSS_IDLE MB | | |"
-    echo "| start-up to \"listening on\", $CLICKS clicks stored (median of $STARTS) | $STARTUP_MEDIAN ms | < $STARTUP_TARGET_MS ms | $(verdict "$STARTUP_MEDIAN" "$STARTUP_TARGET_MS") |"
+    echo "| VmRSS right after start-up: first start (first-run setup, empty store) / restarts on the loaded store (median) | $RSS_IDLE MB / $(median %.1f "${RSS_STARTED[@]}") MB | | |"
+    echo "| start-up to \"listening on\", $(fmt_int "$CLICKS") clicks stored (median of $STARTS) | $STARTUP_MEDIAN ms | < $STARTUP_TARGET_MS ms | $(verdict "$STARTUP_MEDIAN" "$STARTUP_TARGET_MS") |"
     echo
-    echo "Start-up runs: ${STARTUP_MS[*]} ms. Store on disk: $DB_SIZE MB (tally.db*)."
-    echo "Clicks: $CLICKS_CLI by \`tally clicks export 1 --format csv\`, $CLICKS_SQL by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}); $VERDICT ($other answers other than 302)."
+    echo "Start-up runs: ${STARTUP_MS[*]} ms. Store on disk: $DB_SIZE MB (tally.db*). Exit after SIGTERM following the load: $LOAD_STOP_S s."
+    echo "Clicks: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}); $VERDICT ($other answers other than 302)."
     echo
-    echo "| load run | duration | req/s | p99 | 302s so far | VmRSS after |"
-    echo "|---|---|---|---|---|---|"
+    echo "| load run | duration | req/s | p99 | Tally CPU per request | other processes' CPU | 302s so far | VmRSS after |"
+    echo "|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${LOAD_ROWS[@]}"
 } >"$BENCH_DIR/results.md"
 

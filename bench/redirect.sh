@@ -5,7 +5,7 @@
 #   bench/redirect.sh            (as root on Debian, or with sudo available)
 #
 # What it does, and why:
-# - installs wrk, nginx-light and sqlite3 if missing, builds target/release/tally;
+# - installs wrk, nginx-light, sqlite3 and curl if missing, builds target/release/tally;
 # - sets up a fresh store in a temp dir through the CLI only (an account and a
 #   program with 100 partners x 100 ads = 10,000 links /c/{partner}/{ad}/1);
 # - runs 3 alternating rounds of `wrk -t2 -c32 -d10s --latency` against
@@ -13,10 +13,14 @@
 #   alternate so that drift (thermal, noisy neighbours) hits all three alike,
 #   and Tally is quoted only as a ratio to nginx measured in the same round;
 # - stops Tally with SIGTERM and checks that the clicks in the store equal the
-#   302s Tally answered (the redirect is sent only once the click is stored);
+#   302s Tally answered (the redirect is sent only once the click is stored),
+#   exactly with curl over all 10,000 links, and for the wrk runs;
 # - prints the table and writes it to bench/results/redirect-DATE.md.
 #
-# Environment: ROUNDS (3), DURATION (10s), BENCH_KEEP=1 keeps the temp dir.
+# Environment: ROUNDS (3), DURATION (10s), BENCH_KEEP=1 keeps the temp dir,
+# QUIET_WAIT_S (300) how long to wait for an idle machine before each run,
+# BENCH_TALLY_BIN=PATH benchmarks that binary instead of building one. (Not
+# TALLY_...: tally refuses unknown TALLY_ variables in its environment.)
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,53 +32,69 @@ ensure_tools
 build_tally
 make_bench_dir
 make_store
+note_load
 
 start_nginx
 log "nginx on 127.0.0.1:$NGINX_PORT (pid $NGINX_PID)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/")
+[[ $code == 302 ]] || die "nginx answered $code, not 302"
+
+# Exact check first, on the fresh store: every one of the 10,000 links once,
+# 32 at a time, with a client that reads every answer (curl). Afterwards the
+# store must hold exactly one click per 302 received. (wrk cannot give an
+# exact count: it abandons the requests in flight when its time is up.)
 start_tally
-log "tally on 127.0.0.1:$TALLY_PORT (pid $TALLY_PID), up in $TALLY_STARTUP_MS ms"
+log "tally on 127.0.0.1:$TALLY_PORT (pid $TALLY_PID), up in $TALLY_STARTUP_MS ms; requesting all 10,000 links once"
+curl -sS --no-progress-meter -Z --parallel-max 32 -w '\nBENCH_CODE %{http_code}\n' \
+    "http://127.0.0.1:$TALLY_PORT/c/[1-100]/[1-100]/1" >"$BENCH_DIR/logs/all-links.txt" \
+    2>"$BENCH_DIR/logs/all-links.err" || true
+EXACT_302=$(grep -c '^BENCH_CODE 302$' "$BENCH_DIR/logs/all-links.txt" || true)
+EXACT_ALL=$(grep -c '^BENCH_CODE ' "$BENCH_DIR/logs/all-links.txt" || true)
+((EXACT_302 == 10000)) || die "only $EXACT_302 of the 10,000 links answered 302 ($EXACT_ALL answers): $(
+    grep '^BENCH_CODE' "$BENCH_DIR/logs/all-links.txt" | sort | uniq -c | tr '\n' ' ')"
+stop_tally
+count_clicks
+EXACT_CLICKS=$CLICKS
+if [[ $EXACT_CLICKS == "$EXACT_302" ]]; then
+    EXACT_VERDICT="OK: $(fmt_int "$EXACT_302") 302s received, $(fmt_int "$EXACT_CLICKS") clicks stored"
+else
+    EXACT_VERDICT="FAIL: $(fmt_int "$EXACT_302") 302s received, $EXACT_CLICKS clicks stored"
+fi
+log "exact check: $EXACT_VERDICT"
 
-# Check both servers answer as expected before measuring anything.
-first_answer() { # a raw HTTP/1.1 request over bash's /dev/tcp: no curl needed
-    local port=$1 path=$2 status
-    exec 8<>"/dev/tcp/127.0.0.1/$port"
-    printf 'GET %s HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n' "$path" >&8
-    IFS= read -r -t 10 status <&8 || true
-    exec 8<&- 8>&-
-    echo "${status%$'\r'}"
-}
-for target in "$NGINX_PORT /" "$TALLY_PORT /c/1/1/1" "$TALLY_PORT /c/100/100/1"; do
-    port=${target%% *} path=${target#* }
-    answer=$(first_answer "$port" "$path")
-    [[ $answer == "HTTP/1.1 302"* ]] || die "GET $path on port $port answered '$answer', not 302"
-done
-TALLY_302=2   # the two Tally checks above were clicks too, and their 302s were read
+start_tally
+log "tally restarted on 127.0.0.1:$TALLY_PORT (pid $TALLY_PID), up in $TALLY_STARTUP_MS ms"
+TALLY_302=0
 
-declare -a NG_RPS NG_P99 HOT_RPS HOT_P99 HOT_RATIO MIX_RPS MIX_P99 MIX_RATIO
+# Results per target (nginx, hot, mix) and round, keyed "target,round".
+declare -A RPS_OF P99_OF RATIO_OF CPU_OF OTHER_OF
+TARGETS=(nginx hot mix)
+declare -A NAME_OF=([nginx]="nginx \`return 302\`" [hot]="Tally, hot link /c/1/1/1" [mix]="Tally, 10k links")
+declare -A URL_OF=([nginx]="http://127.0.0.1:$NGINX_PORT/" [hot]="http://127.0.0.1:$TALLY_PORT/c/1/1/1"
+    [mix]="http://127.0.0.1:$TALLY_PORT/")
+declare -A SCRIPT_OF=([nginx]=count302.lua [hot]=count302.lua [mix]=mix10k.lua)
 TALLY_OTHER=0
 for ((r = 1; r <= ROUNDS; r++)); do
-    log "round $r/$ROUNDS: nginx"
-    run_wrk "r$r-nginx" "http://127.0.0.1:$NGINX_PORT/" count302.lua "$DURATION"
-    NG_RPS[r]=$RPS NG_P99[r]=$P99_MS
-
-    log "round $r/$ROUNDS: tally hot link /c/1/1/1"
-    run_wrk "r$r-hot" "http://127.0.0.1:$TALLY_PORT/c/1/1/1" count302.lua "$DURATION"
-    HOT_RPS[r]=$RPS HOT_P99[r]=$P99_MS
-    TALLY_302=$((TALLY_302 + N302)) TALLY_OTHER=$((TALLY_OTHER + NOTHER))
-
-    log "round $r/$ROUNDS: tally 10k links"
-    run_wrk "r$r-mix" "http://127.0.0.1:$TALLY_PORT/" mix10k.lua "$DURATION"
-    MIX_RPS[r]=$RPS MIX_P99[r]=$P99_MS
-    TALLY_302=$((TALLY_302 + N302)) TALLY_OTHER=$((TALLY_OTHER + NOTHER))
-
-    HOT_RATIO[r]=$(awk -v a="${HOT_RPS[r]}" -v b="${NG_RPS[r]}" 'BEGIN { printf "%.2f", a / b }')
-    MIX_RATIO[r]=$(awk -v a="${MIX_RPS[r]}" -v b="${NG_RPS[r]}" 'BEGIN { printf "%.2f", a / b }')
-    log "round $r: nginx ${NG_RPS[r]}/s, hot ${HOT_RPS[r]}/s (${HOT_RATIO[r]}), mix ${MIX_RPS[r]}/s (${MIX_RATIO[r]})"
+    for t in "${TARGETS[@]}"; do
+        log "round $r/$ROUNDS: ${NAME_OF[$t]}"
+        server=tally
+        [[ $t == nginx ]] && server=nginx
+        run_wrk "r$r-$t" "${URL_OF[$t]}" "${SCRIPT_OF[$t]}" "$DURATION" "$server"
+        RPS_OF[$t,$r]=$RPS P99_OF[$t,$r]=$P99_MS CPU_OF[$t,$r]=$CPU_US OTHER_OF[$t,$r]=$OTHER_PCT
+        if [[ $server == tally ]]; then
+            TALLY_302=$((TALLY_302 + N302)) TALLY_OTHER=$((TALLY_OTHER + NOTHER))
+        fi
+    done
+    for t in "${TARGETS[@]}"; do
+        RATIO_OF[$t,$r]=$(awk -v a="${RPS_OF[$t,$r]}" -v b="${RPS_OF[nginx,$r]}" 'BEGIN { printf "%.2f", a / b }')
+    done
+    log "round $r: nginx ${RPS_OF[nginx,$r]}/s, hot ${RPS_OF[hot,$r]}/s (${RATIO_OF[hot,$r]}), 10k ${RPS_OF[mix,$r]}/s (${RATIO_OF[mix,$r]})"
 done
 
 stop_nginx
 log "stopping tally (SIGTERM)"
 stop_tally
+log "tally exited $TALLY_STOP_S s after SIGTERM"
 count_clicks
 
 # Every 302 Tally sent stands for a stored click. The store may hold a few
@@ -82,6 +102,7 @@ count_clicks
 # per connection, 32 per run), and Tally may have stored those before the
 # answer went out. Fewer stored clicks than 302s would be lost clicks.
 RUNS=$((2 * ROUNDS))
+[[ $CLICKS == n/a ]] || CLICKS=$((CLICKS - EXACT_CLICKS))   # the wrk runs' share
 if [[ $CLICKS == n/a ]]; then
     VERDICT="UNKNOWN: could not count the clicks in the store"
 elif ((CLICKS == TALLY_302)); then
@@ -94,10 +115,13 @@ fi
 
 # --- the table ---------------------------------------------------------------
 
-fmt_int() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }   # 202700 -> 202,700
-row() { # label nginx-rps nginx-p99 hot-rps hot-p99 hot-ratio mix-rps mix-p99 mix-ratio
-    printf '| %s | %s | %s ms | %s | %s ms | %s | %s | %s ms | %s |\n' \
-        "$1" "$(fmt_int "$2")" "$3" "$(fmt_int "$4")" "$5" "$6" "$(fmt_int "$7")" "$8" "$9"
+row() { # round target req/s p99 ratio cpu other
+    printf '| %s | %s | %s | %s ms | %s | %s µs | %s %% |\n' "$1" "$2" "$(fmt_int "$3")" "$4" "$5" "$6" "$7"
+}
+column() { # column ARRAY TARGET: that target's values over the rounds
+    local -n arr=$1
+    local i
+    for ((i = 1; i <= ROUNDS; i++)); do echo "${arr[$2,$i]}"; done
 }
 {
     echo "# Redirect benchmark, $(date +%F)"
@@ -106,20 +130,26 @@ row() { # label nginx-rps nginx-p99 hot-rps hot-p99 hot-ratio mix-rps mix-p99 mi
     echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; Lua scripts count the 302s; no cookies sent (every request is a new visitor)."
     echo "Store: embedded SQLite (\`--database sqlite:…\`), fresh at the start; program 1 with 100 partners x 100 ads."
     echo
-    echo "| round | nginx req/s | nginx p99 | hot link req/s | hot p99 | hot / nginx | 10k links req/s | 10k p99 | 10k / nginx |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| round | target | req/s | p99 | ratio to nginx (same round) | server CPU per request | other processes' CPU |"
+    echo "|---|---|---|---|---|---|---|"
     for ((r = 1; r <= ROUNDS; r++)); do
-        row "$r" "${NG_RPS[r]}" "${NG_P99[r]}" "${HOT_RPS[r]}" "${HOT_P99[r]}" "${HOT_RATIO[r]}" \
-            "${MIX_RPS[r]}" "${MIX_P99[r]}" "${MIX_RATIO[r]}"
+        for t in "${TARGETS[@]}"; do
+            row "$r" "${NAME_OF[$t]}" "${RPS_OF[$t,$r]}" "${P99_OF[$t,$r]}" "${RATIO_OF[$t,$r]}" \
+                "${CPU_OF[$t,$r]}" "${OTHER_OF[$t,$r]}"
+        done
     done
-    row "**median**" "$(median %.0f "${NG_RPS[@]}")" "$(median %.2f "${NG_P99[@]}")" \
-        "$(median %.0f "${HOT_RPS[@]}")" "$(median %.2f "${HOT_P99[@]}")" "$(median %.2f "${HOT_RATIO[@]}")" \
-        "$(median %.0f "${MIX_RPS[@]}")" "$(median %.2f "${MIX_P99[@]}")" "$(median %.2f "${MIX_RATIO[@]}")"
+    for t in "${TARGETS[@]}"; do
+        # shellcheck disable=SC2046
+        row "**median**" "**${NAME_OF[$t]}**" "$(median %.0f $(column RPS_OF "$t"))" \
+            "$(median %.2f $(column P99_OF "$t"))" "**$(median %.2f $(column RATIO_OF "$t"))**" \
+            "$(median %.1f $(column CPU_OF "$t"))" "$(median %.0f $(column OTHER_OF "$t"))"
+    done
     echo
-    echo "Medians are per column (the median ratio is the median of the per-round ratios)."
+    echo "Medians are per column; the median ratio is the median of the per-round ratios. Server CPU per request: the server's utime+stime during the run (all its processes and threads) over the answers it gave. Other processes' CPU: user+system time of the whole machine minus the server's and wrk's, as a share of the machine; above a few % the figures of that run are disturbed."
     echo
-    echo "Clicks: $TALLY_302 answered with 302 by Tally over $RUNS runs (plus $TALLY_OTHER other answers); stored: $CLICKS_CLI by \`tally clicks export 1 --format csv\`, $CLICKS_SQL by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}). $VERDICT."
-    echo "Tally start-up to \"listening on\": $TALLY_STARTUP_MS ms (empty store but for the program)."
+    echo "Clicks, exact check (each of the 10,000 links once with curl, 32 in parallel, before the runs): $EXACT_VERDICT."
+    echo "Clicks, wrk runs: $(fmt_int "$TALLY_302") answered with 302 by Tally over $RUNS runs (plus $TALLY_OTHER other answers); in the store at the end: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}), i.e. $(fmt_int "$CLICKS") from the wrk runs. $VERDICT."
+    echo "Tally start-up to \"listening on\": $TALLY_STARTUP_MS ms (store holding 10,000 clicks); exit after SIGTERM at the end: $TALLY_STOP_S s."
 } >"$BENCH_DIR/results.md"
 
 echo
@@ -129,4 +159,4 @@ RESULT_FILE="$BENCH_HOME/results/redirect-$(date +%F).md"
 cp "$BENCH_DIR/results.md" "$RESULT_FILE"
 log "written to ${RESULT_FILE#"$REPO"/}"
 
-[[ $VERDICT != FAIL* ]]
+[[ $VERDICT != FAIL* && $EXACT_VERDICT != FAIL* ]]
