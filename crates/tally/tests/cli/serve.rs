@@ -182,3 +182,37 @@ async fn a_program_applied_with_the_cli_while_serving_answers_its_links_within_s
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Sends raw bytes on a fresh connection and returns the status line of the answer.
+fn raw_status_line(server: &crate::helpers::Server, request: &[u8]) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(server.address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    // The server may answer and close before reading everything; that is its right.
+    let _ = stream.write_all(request);
+    let mut line = String::new();
+    let _ = BufReader::new(stream).read_line(&mut line);
+    line
+}
+
+#[test]
+fn absurd_headers_are_refused_with_a_4xx_and_leave_no_click() {
+    let sandbox = Sandbox::new();
+    sandbox.set_up_program(5);
+    let server = start_server(&sandbox);
+    let huge_header = format!("GET /c/7/1/5 HTTP/1.1\r\nHost: x\r\nX-Junk: {}\r\n\r\n", "a".repeat(1 << 20));
+    let many_headers = format!(
+        "GET /c/7/1/5 HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..500).map(|n| format!("X-H{n}: v\r\n")).collect::<String>()
+    );
+    let bad_request_line = "GET /c/7/1/5\u{1} HTTP/1.1\r\nHost: x\r\n\r\n".to_owned();
+    for request in [huge_header, many_headers, bad_request_line] {
+        let status = raw_status_line(&server, request.as_bytes());
+        assert!(status.starts_with("HTTP/1.1 4"), "expected a 4xx, got {status:?}");
+    }
+    let healthy = raw_status_line(&server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy:?}");
+    let stopped = server.terminate();
+    assert!(stopped.status.success(), "{}", stopped.stderr);
+    assert!(sandbox.stored_click_ids(5).is_empty(), "no half-click from a refused request");
+}
