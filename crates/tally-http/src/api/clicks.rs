@@ -26,7 +26,8 @@ const PARAMETERS: &[&str] = &["since", "until", "format"];
 /// The query, checked: unknown parameters are refused by name.
 fn parameters(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
     let mut parameters = HashMap::new();
-    for (name, value) in url_pairs(raw.unwrap_or("")) {
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let (name, value) = (name.into_owned(), value.into_owned());
         if !PARAMETERS.contains(&name.as_str()) {
             return Err(ApiError::parameter(
                 &name,
@@ -38,40 +39,6 @@ fn parameters(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
         }
     }
     Ok(parameters)
-}
-
-fn url_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |text: &str| {
-                let spaced = text.replace('+', " ");
-                percent_decode(&spaced)
-            };
-            (decode(name), decode(value))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[index], bytes.get(index + 1).copied().and_then(hex), bytes.get(index + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                index += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn instant(parameters: &HashMap<String, String>, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
