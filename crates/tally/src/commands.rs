@@ -32,7 +32,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => serve::serve(settings).await,
         Command::Account(AccountCommand::Create { name }) => {
-            let credentials = accounts(&settings, Missing::Create)?.create_account(&name).await?;
+            let credentials = accounts(&settings, Missing::Create).await?.create_account(&name).await?;
             print_json(&credentials)
         }
         Command::Token(TokenCommand::Create { account, partner, name }) => {
@@ -41,7 +41,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                     text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))
                 })
                 .transpose()?;
-            let token = accounts(&settings, Missing::Refuse)?.create_token(&account, partner, name.as_deref()).await?;
+            let token =
+                accounts(&settings, Missing::Refuse).await?.create_token(&account, partner, name.as_deref()).await?;
             print_json(&serde_json::json!({ "token": token }))
         }
         Command::Program(ProgramCommand::Apply { file, account }) => apply_program(&settings, &file, &account).await,
@@ -58,12 +59,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn accounts(settings: &Settings, missing: Missing) -> anyhow::Result<Accounts> {
-    Ok(Accounts::new(store::open(settings, missing)?, Arc::new(SystemClock)))
+async fn accounts(settings: &Settings, missing: Missing) -> anyhow::Result<Accounts> {
+    Ok(Accounts::new(store::open(settings, missing).await?, Arc::new(SystemClock)))
 }
 
 async fn programs(settings: &Settings) -> anyhow::Result<(Programs, Arc<CatalogHandle>)> {
-    let store = store::open(settings, Missing::Refuse)?;
+    let store = store::open(settings, Missing::Refuse).await?;
     let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
     Ok((Programs::new(store, Arc::new(SystemClock), catalog.clone()), catalog))
 }
@@ -115,7 +116,7 @@ async fn export_clicks(
     let since = instant("since", since, Timestamp::UNIX_EPOCH)?;
     let until = instant("until", until, SystemClock.now())?;
     let format = ExportFormat::parse(format).with_context(|| format!("--format: {format:?} must be json or csv"))?;
-    let store = store::open(settings, Missing::Refuse)?;
+    let store = store::open(settings, Missing::Refuse).await?;
     store::load_pending_clicks(settings, store.clone()).await?;
     let catalog = CatalogHandle::load(store.clone()).await?;
     let viewer = match partner {

@@ -217,6 +217,25 @@ pub(crate) enum DatabaseUrl {
     Postgres(String),
 }
 
+impl std::fmt::Display for DatabaseUrl {
+    /// The URL without its password, for logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((user_info, host)) => {
+                        let user = user_info.split(':').next().unwrap_or("");
+                        write!(f, "{scheme}://{user}@{host}")
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
 impl DatabaseUrl {
     /// Parses `sqlite:PATH` (also `sqlite://PATH`) or `postgres://…` / `postgresql://…`.
     pub(crate) fn parse(url: &str) -> anyhow::Result<DatabaseUrl> {
@@ -357,6 +376,13 @@ mod tests {
         let from_sample = load(Some(&sample), &env(&[]), Overrides::default()).unwrap().settings().unwrap();
         let defaults = load(None, &env(&[]), Overrides::default()).unwrap().settings().unwrap();
         assert_eq!(format!("{from_sample:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn a_database_url_is_logged_without_its_password() {
+        let url = DatabaseUrl::parse("postgres://tally:hunter2@db.internal:5432/tally").unwrap();
+        assert_eq!(url.to_string(), "postgres://tally@db.internal:5432/tally");
+        assert_eq!(DatabaseUrl::parse("sqlite:t.db").unwrap().to_string(), "sqlite:t.db");
     }
 
     #[test]

@@ -25,7 +25,7 @@ const CATALOG_REFRESH: Duration = Duration::from_secs(2);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let store = store::open(&settings, store::Missing::Create)?;
+    let store = store::open(&settings, store::Missing::Create).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
     let accounts = Accounts::new(store.clone(), clock.clone());
@@ -72,7 +72,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     announce(address, first_run.as_ref(), demo.as_ref())?;
-    tracing::info!(%address, database = ?settings.database, "tally is serving");
+    tracing::info!(%address, database = %settings.database, "tally is serving");
 
     let refresher = tokio::spawn(refresh_catalog(catalog));
     let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program)));

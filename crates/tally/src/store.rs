@@ -7,6 +7,7 @@ use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{ClickLogReader, Store};
 use tally_journal::{JournalError, JournalReader, JournalSettings};
+use tally_postgres::PostgresStore;
 use tally_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::config::{DatabaseUrl, Settings};
@@ -17,12 +18,13 @@ pub(crate) enum Missing {
     /// `serve` and `account create` start a new store.
     Create,
     /// Every other command needs data that only an existing store can hold, so a
-    /// mistyped path is an error rather than a new empty file.
+    /// mistyped path is an error rather than a new empty file. (A PostgreSQL database
+    /// is never created by tally, so this only matters for SQLite.)
     Refuse,
 }
 
 /// Opens and migrates the store named by the settings.
-pub(crate) fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Arc<dyn Store>> {
     match &settings.database {
         DatabaseUrl::Sqlite(path) => {
             if missing == Missing::Refuse && !path.exists() {
@@ -34,9 +36,7 @@ pub(crate) fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Arc<
             let options = SqliteOptions { synchronous: settings.synchronous };
             Ok(Arc::new(SqliteStore::open(path, options)?))
         }
-        DatabaseUrl::Postgres(_) => {
-            bail!("this build of tally has no PostgreSQL backend yet; use sqlite:PATH")
-        }
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url).await?)),
     }
 }
 

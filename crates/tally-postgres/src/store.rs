@@ -1,0 +1,263 @@
+//! [`PostgresStore`]: the Store port on PostgreSQL.
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use jiff::Timestamp;
+use tally_app::ports::{
+    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store,
+    StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
+};
+use tally_core::ids::{PartnerId, ProgramId};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::connect::{ConnectError, classify, pool};
+use crate::migrate::migrate;
+use crate::rows::{CLICK_COLUMNS, column, id_from_sql, id_to_sql, micros, stored_click, time_column};
+use crate::write::{load_batch, save_program, store_error};
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Tally's store on a PostgreSQL server, shared by every node that names it.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to the database named by a `postgres://` URL and brings its schema up
+    /// to date. The database must exist.
+    pub async fn connect(url: &str) -> Result<PostgresStore, ConnectError> {
+        let (pool, target) = pool(url)?;
+        let mut client = match pool.get().await {
+            Ok(client) => client,
+            Err(error) => return Err(classify(error, target)),
+        };
+        if let Err(source) = migrate(&mut client).await {
+            return Err(ConnectError::Migrate { target, source });
+        }
+        Ok(PostgresStore { pool })
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(|error| StoreError::Unavailable(format!("no postgres connection: {error}")))
+    }
+
+    async fn query(&self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
+        client.query(&statement, params).await.map_err(store_error)
+    }
+
+    async fn query_opt(&self, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    async fn query_one(&self, sql: &str, params: Params<'_>) -> StoreResult<Row> {
+        self.query_opt(sql, params).await?.ok_or_else(|| StoreError::Corrupt(format!("no row from {sql:?}")))
+    }
+
+    async fn execute(&self, sql: &str, params: Params<'_>) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
+        client.execute(&statement, params).await.map_err(store_error)
+    }
+}
+
+fn account_row(row: &Row) -> StoreResult<AccountRecord> {
+    Ok(AccountRecord {
+        account_sid: column(row, 0)?,
+        name: column(row, 1)?,
+        auth_token_hash: column(row, 2)?,
+        created_at: time_column(row, 3)?,
+    })
+}
+
+fn api_token_row(row: &Row) -> StoreResult<ApiTokenRecord> {
+    Ok(ApiTokenRecord {
+        token_id: column(row, 0)?,
+        account_sid: column(row, 1)?,
+        partner: column::<Option<i64>>(row, 2)?.map(|id| PartnerId(id_from_sql(id))),
+        name: column(row, 3)?,
+        secret_hash: column(row, 4)?,
+        created_at: time_column(row, 5)?,
+    })
+}
+
+fn user_row(row: &Row) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        username: column(row, 0)?,
+        password_hash: column(row, 1)?,
+        role: column(row, 2)?,
+        account_sid: column(row, 3)?,
+        partner: column::<Option<i64>>(row, 4)?.map(|id| PartnerId(id_from_sql(id))),
+        created_at: time_column(row, 5)?,
+    })
+}
+
+fn program_row(row: &Row) -> StoreResult<StoredProgram> {
+    Ok(StoredProgram {
+        program_id: ProgramId(id_from_sql(column(row, 0)?)),
+        account_sid: column(row, 1)?,
+        revision: column(row, 2)?,
+        document: column(row, 3)?,
+        updated_at: time_column(row, 4)?,
+    })
+}
+
+const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at";
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.query_one("SELECT 1", &[]).await.map(drop)
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = self.query_opt("SELECT value FROM setting WHERE key = $1", &[&key]).await?;
+        row.map(|row| column(&row, 0)).transpose()
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str, now: Timestamp) -> StoreResult<String> {
+        self.execute(
+            "INSERT INTO setting (key, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+            &[&key, &value, &micros(now)],
+        )
+        .await?;
+        column(&self.query_one("SELECT value FROM setting WHERE key = $1", &[&key]).await?, 0)
+    }
+
+    async fn insert_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO account (account_sid, name, auth_token_hash, created_at) VALUES ($1, $2, $3, $4)",
+            &[&account.account_sid, &account.name, &account.auth_token_hash, &micros(account.created_at)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn account(&self, account_sid: &str) -> StoreResult<Option<AccountRecord>> {
+        let sql = "SELECT account_sid, name, auth_token_hash, created_at FROM account WHERE account_sid = $1";
+        self.query_opt(sql, &[&account_sid]).await?.as_ref().map(account_row).transpose()
+    }
+
+    async fn count_accounts(&self) -> StoreResult<i64> {
+        column(&self.query_one("SELECT count(*) FROM account", &[]).await?, 0)
+    }
+
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO api_token (token_id, account_sid, partner_id, name, secret_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &token.token_id,
+                &token.account_sid,
+                &token.partner.map(|partner| id_to_sql(partner.0)),
+                &token.name,
+                &token.secret_hash,
+                &micros(token.created_at),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn api_token(&self, token_id: &str) -> StoreResult<Option<ApiTokenRecord>> {
+        let sql = "SELECT token_id, account_sid, partner_id, name, secret_hash, created_at
+                   FROM api_token WHERE token_id = $1";
+        self.query_opt(sql, &[&token_id]).await?.as_ref().map(api_token_row).transpose()
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO dashboard_user (username, password_hash, role, account_sid, partner_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &user.username,
+                &user.password_hash,
+                &user.role,
+                &user.account_sid,
+                &user.partner.map(|partner| id_to_sql(partner.0)),
+                &micros(user.created_at),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = "SELECT username, password_hash, role, account_sid, partner_id, created_at
+                   FROM dashboard_user WHERE username = $1";
+        self.query_opt(sql, &[&username]).await?.as_ref().map(user_row).transpose()
+    }
+
+    async fn save_program(
+        &self,
+        account_sid: &str,
+        program_id: ProgramId,
+        document: &str,
+        now: Timestamp,
+    ) -> StoreResult<SaveOutcome> {
+        let mut client = self.client().await?;
+        let outcome = save_program(&mut client, account_sid, id_to_sql(program_id.0), document, now).await?;
+        outcome.ok_or_else(|| StoreError::Conflict(format!("program {program_id} belongs to another account")))
+    }
+
+    async fn program(&self, program_id: ProgramId) -> StoreResult<Option<StoredProgram>> {
+        let sql = format!("SELECT {PROGRAM_COLUMNS} FROM program WHERE program_id = $1");
+        self.query_opt(&sql, &[&id_to_sql(program_id.0)]).await?.as_ref().map(program_row).transpose()
+    }
+
+    async fn programs(&self) -> StoreResult<Vec<StoredProgram>> {
+        let sql = format!("SELECT {PROGRAM_COLUMNS} FROM program ORDER BY program_id");
+        self.query(&sql, &[]).await?.iter().map(program_row).collect()
+    }
+
+    async fn programs_fingerprint(&self) -> StoreResult<ProgramsFingerprint> {
+        // sum(bigint) is numeric in PostgreSQL; cast back so both backends read an i64.
+        let row = self.query_one("SELECT count(*), coalesce(sum(revision), 0)::bigint FROM program", &[]).await?;
+        Ok(ProgramsFingerprint { count: column(&row, 0)?, revisions: column(&row, 1)? })
+    }
+
+    async fn append_clicks(&self, batch: ClickBatch) -> StoreResult<()> {
+        if batch.clicks.is_empty() {
+            return Ok(());
+        }
+        load_batch(&mut self.client().await?, &batch).await
+    }
+
+    async fn click_checkpoint(&self, log_id: &str) -> StoreResult<Option<u64>> {
+        let sql = "SELECT loaded_through FROM click_checkpoint WHERE log_id = $1";
+        let row = self.query_opt(sql, &[&log_id]).await?;
+        Ok(row.map(|row| column::<i64>(&row, 0)).transpose()?.map(|seq| seq as u64))
+    }
+
+    async fn clicks_page(
+        &self,
+        query: &ClickQuery,
+        after: Option<ClickCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredClick>> {
+        let sql = format!(
+            "SELECT {CLICK_COLUMNS} FROM click
+             WHERE program_id = $1 AND created_at >= $2 AND created_at < $3
+               AND ($4::bigint IS NULL OR owner_id = $4) AND (created_at, click_seq) > ($5, $6)
+             ORDER BY created_at, click_seq LIMIT $7"
+        );
+        let (after_at, after_seq) = after.map(|cursor| (micros(cursor.at), cursor.seq)).unwrap_or((i64::MIN, i64::MIN));
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &id_to_sql(query.program.0),
+            &micros(query.since),
+            &micros(query.until),
+            &query.owner.map(|owner| id_to_sql(owner.0)),
+            &after_at,
+            &after_seq,
+            &i64::from(limit),
+        ];
+        self.query(&sql, &params).await?.iter().map(stored_click).collect()
+    }
+
+    async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64> {
+        column(&self.query_one("SELECT count(*) FROM click WHERE program_id = $1", &[&id_to_sql(program.0)]).await?, 0)
+    }
+}

@@ -1,0 +1,104 @@
+//! The writes that decide on what is stored: each one transaction that locks the row
+//! it decides on, so nodes writing at the same time agree.
+
+use deadpool_postgres::Object;
+use jiff::Timestamp;
+use tally_app::ports::{ClickBatch, SaveOutcome, StoreError, StoreResult};
+use tokio_postgres::error::SqlState;
+
+use crate::connect::describe;
+use crate::rows::{ClickArrays, column, insert_clicks_sql, micros};
+
+/// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
+/// tally-sqlite, where both are constraint violations), anything else means the store
+/// could not do it.
+pub(crate) fn store_error(error: tokio_postgres::Error) -> StoreError {
+    let conflict = error
+        .code()
+        .is_some_and(|code| *code == SqlState::UNIQUE_VIOLATION || *code == SqlState::FOREIGN_KEY_VIOLATION);
+    if conflict { StoreError::Conflict(describe(&error)) } else { StoreError::Unavailable(describe(&error)) }
+}
+
+/// Loads a batch after the log's checkpoint and moves the checkpoint, in one
+/// transaction holding the checkpoint row's lock.
+pub(crate) async fn load_batch(client: &mut Object, batch: &ClickBatch) -> StoreResult<()> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    let now = micros(Timestamp::now());
+    transaction
+        .execute(
+            "INSERT INTO click_checkpoint (log_id, loaded_through, updated_at) VALUES ($1, 0, $2)
+             ON CONFLICT (log_id) DO NOTHING",
+            &[&batch.log_id, &now],
+        )
+        .await
+        .map_err(store_error)?;
+    let row = transaction
+        .query_one("SELECT loaded_through FROM click_checkpoint WHERE log_id = $1 FOR UPDATE", &[&batch.log_id])
+        .await
+        .map_err(store_error)?;
+    let loaded_through: i64 = column(&row, 0)?;
+    let already = (loaded_through + 1 - batch.first_seq as i64).clamp(0, batch.clicks.len() as i64) as usize;
+    if already == batch.clicks.len() {
+        // Nothing new: roll back, so a log never loaded keeps no checkpoint.
+        return transaction.rollback().await.map_err(store_error);
+    }
+    let insert = transaction.prepare_cached(&insert_clicks_sql()).await.map_err(store_error)?;
+    let arrays = ClickArrays::new(&batch.clicks[already..]);
+    transaction.execute(&insert, &arrays.params()).await.map_err(store_error)?;
+    transaction
+        .execute(
+            "UPDATE click_checkpoint SET loaded_through = $2, updated_at = $3 WHERE log_id = $1",
+            &[&batch.log_id, &(batch.last_seq() as i64), &now],
+        )
+        .await
+        .map_err(store_error)?;
+    transaction.commit().await.map_err(store_error)
+}
+
+/// Saves a program document; `None` when another account owns the program. The
+/// insert waits for a concurrent creator, and the row lock for a concurrent updater.
+pub(crate) async fn save_program(
+    client: &mut Object,
+    account_sid: &str,
+    program_id: i64,
+    document: &str,
+    now: Timestamp,
+) -> StoreResult<Option<SaveOutcome>> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    let created = transaction
+        .execute(
+            "INSERT INTO program (program_id, account_sid, revision, document, created_at, updated_at)
+             VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (program_id) DO NOTHING",
+            &[&program_id, &account_sid, &document, &micros(now)],
+        )
+        .await
+        .map_err(store_error)?;
+    if created == 1 {
+        transaction.commit().await.map_err(store_error)?;
+        return Ok(Some(SaveOutcome::Created));
+    }
+    let row = transaction
+        .query_one(
+            "SELECT account_sid, revision, document FROM program WHERE program_id = $1 FOR UPDATE",
+            &[&program_id],
+        )
+        .await
+        .map_err(store_error)?;
+    let (owner, revision, stored): (&str, i64, &str) = (column(&row, 0)?, column(&row, 1)?, column(&row, 2)?);
+    let outcome = if owner != account_sid {
+        None
+    } else if stored == document {
+        Some(SaveOutcome::Unchanged(revision))
+    } else {
+        transaction
+            .execute(
+                "UPDATE program SET revision = $2, document = $3, updated_at = $4 WHERE program_id = $1",
+                &[&program_id, &(revision + 1), &document, &micros(now)],
+            )
+            .await
+            .map_err(store_error)?;
+        Some(SaveOutcome::Updated(revision + 1))
+    };
+    transaction.commit().await.map_err(store_error)?;
+    Ok(outcome)
+}

@@ -1,0 +1,129 @@
+//! The shared Store conformance suite, run against PostgreSQL in a new database per
+//! test when `TEST_POSTGRES_URL` names a server (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`), and skipped, loudly, otherwise.
+//! The variable is not a `TALLY_` one because the tally binary refuses unknown ones.
+
+// Tests: a failed expectation is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tally_app::conformance::TestStore;
+use tally_postgres::{ConnectError, MigrateError, PostgresStore};
+use tokio_postgres::{Client, Config, NoTls};
+
+const URL_VARIABLE: &str = "TEST_POSTGRES_URL";
+
+/// Connects to the server's maintenance database named by the variable.
+async fn admin_client(base: &str) -> Result<Client, tokio_postgres::Error> {
+    let mut config = Config::from_str(base)?;
+    config.connect_timeout(Duration::from_secs(5));
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// A new, empty database on the test server, dropped with the guard; `None` when no
+/// server is configured or none answers.
+async fn fresh_database() -> Option<(String, DropDatabase)> {
+    let base = std::env::var(URL_VARIABLE).ok().filter(|url| !url.is_empty())?;
+    let admin = match admin_client(&base).await {
+        Ok(admin) => admin,
+        Err(error) if error.as_db_error().is_none() => {
+            eprintln!("{URL_VARIABLE} is set but no postgres server answers ({error}); skipping");
+            return None;
+        }
+        Err(error) => panic!("cannot connect with {URL_VARIABLE}: {error:?}"),
+    };
+    let name = format!("tally_test_{:016x}", rand::random::<u64>());
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create the test database");
+    let mut url = url::Url::parse(&base).expect("TEST_POSTGRES_URL is a postgres:// URL");
+    url.set_path(&name);
+    Some((url.to_string(), DropDatabase { base, name }))
+}
+
+async fn fresh_store() -> Option<TestStore> {
+    let (url, guard) = fresh_database().await?;
+    let store = PostgresStore::connect(&url).await.expect("connect to the test database");
+    Some(TestStore { store: Arc::new(store), guard: Box::new(guard) })
+}
+
+/// Drops a test database, best effort, on a thread with its own runtime: the test's
+/// runtime may be shutting down when the guard is dropped.
+struct DropDatabase {
+    base: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = admin_client(&base).await.map_err(|e| e.to_string())?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                admin.batch_execute(&sql).await.map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+tally_app::store_conformance_tests!(fresh_store);
+
+#[tokio::test]
+async fn a_schema_newer_than_the_code_is_refused() {
+    let Some((url, _guard)) = fresh_database().await else {
+        return eprintln!("SKIPPED a_schema_newer_than_the_code_is_refused: no postgres server here");
+    };
+    drop(PostgresStore::connect(&url).await.expect("first connect migrates"));
+    let client = admin_client(&url).await.expect("connect to the test database");
+    client.batch_execute("INSERT INTO schema_migration (version, applied_at) VALUES (99, 0)").await.unwrap();
+    let refused = PostgresStore::connect(&url).await.err().expect("a newer schema is refused");
+    assert!(matches!(refused, ConnectError::Migrate { source: MigrateError::TooNew { found: 99, .. }, .. }));
+    assert!(refused.to_string().contains("upgrade tally"), "{refused}");
+}
+
+#[tokio::test]
+async fn nodes_starting_together_migrate_once() {
+    let Some((url, _guard)) = fresh_database().await else {
+        return eprintln!("SKIPPED nodes_starting_together_migrate_once: no postgres server here");
+    };
+    let (first, second) = tokio::join!(PostgresStore::connect(&url), PostgresStore::connect(&url));
+    first.expect("first node connects");
+    second.expect("second node connects");
+    let client = admin_client(&url).await.expect("connect to the test database");
+    let versions: i64 = client.query_one("SELECT count(*) FROM schema_migration", &[]).await.unwrap().get(0);
+    assert_eq!(versions, 1);
+}
+
+#[tokio::test]
+async fn connect_errors_name_the_problem_and_hide_the_password() {
+    let unreachable = PostgresStore::connect("postgres://tally:s3cret@127.0.0.1:1/tally").await.err().unwrap();
+    let message = unreachable.to_string();
+    assert!(matches!(unreachable, ConnectError::Unreachable { .. }), "{message}");
+    assert!(message.contains("tally@127.0.0.1:1/tally") && !message.contains("s3cret"), "{message}");
+    let bad = PostgresStore::connect("postgres://tally:s3cret@127.0.0.1:notaport/tally").await.err().unwrap();
+    assert!(matches!(bad, ConnectError::BadUrl(_)) && !bad.to_string().contains("s3cret"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_missing_database_is_named() {
+    let Ok(base) = std::env::var(URL_VARIABLE) else {
+        return eprintln!("SKIPPED a_missing_database_is_named: {URL_VARIABLE} is not set");
+    };
+    if admin_client(&base).await.is_err() {
+        return eprintln!("SKIPPED a_missing_database_is_named: no postgres server here");
+    }
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path("tally_no_such_database");
+    let missing = PostgresStore::connect(url.as_str()).await.err().unwrap();
+    assert!(matches!(missing, ConnectError::NoDatabase { .. }), "{missing}");
+}
