@@ -137,10 +137,6 @@ impl Accounts {
         if self.store.user(ADMIN).await?.is_some() {
             return Ok(None);
         }
-        let account = match self.store.count_accounts().await? {
-            0 => Some(self.create_account("My brand").await?),
-            _ => None,
-        };
         let admin_password = random_token(1);
         let admin = UserRecord {
             username: ADMIN.to_owned(),
@@ -150,7 +146,16 @@ impl Accounts {
             partner: None,
             created_at: self.clock.now(),
         };
-        self.store.insert_user(&admin).await?;
+        // Nodes starting together on one empty store race here; the one whose admin
+        // row lands does the first run, the others start as on any later day.
+        match self.store.insert_user(&admin).await {
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            other => other?,
+        }
+        let account = match self.store.count_accounts().await? {
+            0 => Some(self.create_account("My brand").await?),
+            _ => None,
+        };
         Ok(Some(FirstRun { admin_username: admin.username, admin_password, account }))
     }
 }
