@@ -5,4 +5,6 @@ mod clicks;
 mod commands;
 mod durability;
 mod helpers;
+mod nodes;
+mod outage;
 mod serve;
