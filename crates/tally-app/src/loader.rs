@@ -37,8 +37,6 @@ struct Shared {
     stop: AtomicBool,
     /// Readers waiting to catch up: while there are any, the loader does not linger.
     waiting: AtomicUsize,
-    /// Each lane's backlog, summed into the backlog gauge.
-    backlogs: Vec<AtomicU64>,
     metrics: Arc<Metrics>,
 }
 
@@ -57,12 +55,8 @@ impl ClickLoader {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
     ) -> Result<ClickLoader, StoreError> {
-        let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
-            waiting: AtomicUsize::new(0),
-            backlogs: readers.iter().map(|_| AtomicU64::new(0)).collect(),
-            metrics,
-        });
+        let shared =
+            Arc::new(Shared { stop: AtomicBool::new(false), waiting: AtomicUsize::new(0), metrics: metrics.clone() });
         let mut lanes = Vec::new();
         for (index, mut reader) in readers.into_iter().enumerate() {
             let checkpoint = store.click_checkpoint(reader.log_id()).await?.unwrap_or(0);
@@ -73,7 +67,6 @@ impl ClickLoader {
             let loaded = Arc::new(AtomicU64::new(checkpoint));
             let durable = reader.durable_probe();
             let worker = Worker {
-                index,
                 reader,
                 store: store.clone(),
                 runtime: tokio::runtime::Handle::current(),
@@ -86,6 +79,11 @@ impl ClickLoader {
                 .map_err(|error| StoreError::Unavailable(format!("cannot start the click loader: {error}")))?;
             lanes.push(Lane { loaded, durable, thread: Some(thread) });
         }
+        let probes: Vec<(Arc<AtomicU64>, DurableProbe)> =
+            lanes.iter().map(|lane| (lane.loaded.clone(), lane.durable.clone())).collect();
+        metrics.measure_backlog_with(Box::new(move || {
+            probes.iter().map(|(loaded, durable)| durable().saturating_sub(loaded.load(Ordering::Acquire))).sum()
+        }));
         Ok(ClickLoader { shared, lanes: std::sync::Mutex::new(lanes) })
     }
 
@@ -124,7 +122,6 @@ impl ClickLoader {
 }
 
 struct Worker {
-    index: usize,
     reader: Box<dyn ClickLogReader>,
     store: Arc<dyn Store>,
     runtime: tokio::runtime::Handle,
@@ -139,7 +136,6 @@ impl Worker {
         loop {
             let loaded = self.loaded.load(Ordering::Acquire);
             let backlog = self.reader.durable_seq().saturating_sub(loaded);
-            self.publish_backlog(backlog);
             if self.shared.stop.load(Ordering::Acquire) {
                 let since = *stopping_since.get_or_insert_with(Instant::now);
                 if backlog == 0 || since.elapsed() > DRAIN_DEADLINE {
@@ -163,12 +159,6 @@ impl Worker {
                 }
             }
         }
-    }
-
-    fn publish_backlog(&self, backlog: u64) {
-        self.shared.backlogs[self.index].store(backlog, Ordering::Release);
-        let total: u64 = self.shared.backlogs.iter().map(|lane| lane.load(Ordering::Acquire)).sum();
-        self.shared.metrics.click_log_backlog.set(total as i64);
     }
 
     fn load_after(&mut self, loaded: u64) -> Result<(), String> {

@@ -41,7 +41,12 @@ pub struct Metrics {
     pub click_log_backlog: Gauge,
     /// Failed attempts to load clicks into the store (each is retried).
     pub click_load_failures: Counter,
+    /// Measures the backlog when metrics are read, so the figure is never stale.
+    backlog_source: std::sync::Mutex<Option<BacklogSource>>,
 }
+
+/// Counts the clicks durable in the click log but not yet in the store.
+pub type BacklogSource = Box<dyn Fn() -> u64 + Send + Sync>;
 
 impl Metrics {
     /// Registers every metric.
@@ -94,7 +99,13 @@ impl Metrics {
             clicks_loaded,
             click_log_backlog,
             click_load_failures,
+            backlog_source: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Sets how the click log backlog is measured at each read of the metrics.
+    pub fn measure_backlog_with(&self, source: BacklogSource) {
+        *self.backlog_source.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(source);
     }
 
     /// Counts one edge answer.
@@ -104,6 +115,9 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
+        if let Some(source) = &*self.backlog_source.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            self.click_log_backlog.set(source() as i64);
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
