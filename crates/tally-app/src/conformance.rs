@@ -14,7 +14,10 @@ use jiff::Timestamp;
 use tally_core::click::{Click, DeviceType, OwnerKind, TouchSource};
 use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
-use crate::ports::{AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, Store, StoreError, UserRecord};
+use crate::ports::{
+    AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, SettingRecord, Store, StoreError,
+    StoredProgram, UserRecord,
+};
 
 /// A fresh store for one test, with whatever must live as long as it (a temporary
 /// directory, a database to drop).
@@ -41,7 +44,9 @@ macro_rules! store_conformance_tests {
             clicks_are_paged_in_time_order_within_the_range,
             clicks_can_be_filtered_by_partner,
             a_large_batch_is_stored_whole,
-            click_batches_load_exactly_once_per_log
+            click_batches_load_exactly_once_per_log,
+            everything_can_be_listed_for_a_copy,
+            imported_programs_and_clicks_keep_revisions_and_order
         );
     };
     (@each $make_store:path; $($name:ident),*) => {
@@ -250,4 +255,104 @@ pub async fn a_large_batch_is_stored_whole(store: Arc<dyn Store>) {
     let clicks: Vec<Click> = (0..5_000).map(|n| sample_click(n, at((n / 10) as i64))).collect();
     store.append_clicks(batch(1, clicks.clone())).await.unwrap();
     assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 5_000);
+}
+
+/// Every record can be listed, whole, in a stable order, and every click of every
+/// program can be read in insertion order.
+pub async fn everything_can_be_listed_for_a_copy(store: Arc<dyn Store>) {
+    assert_eq!(store.settings().await.unwrap(), vec![]);
+    assert_eq!(store.accounts().await.unwrap(), vec![]);
+    assert_eq!(store.click_checkpoints().await.unwrap(), vec![]);
+    assert_eq!(store.clicks_after(0, 10).await.unwrap(), vec![]);
+    store.setting_or_insert("b", "2", at(2)).await.unwrap();
+    store.setting_or_insert("a", "1", at(1)).await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap(),
+        vec![
+            SettingRecord { key: "a".into(), value: "1".into(), created_at: at(1) },
+            SettingRecord { key: "b".into(), value: "2".into(), created_at: at(2) },
+        ]
+    );
+    store.insert_account(&account("TA2")).await.unwrap();
+    store.insert_account(&account("TA1")).await.unwrap();
+    assert_eq!(store.accounts().await.unwrap(), vec![account("TA1"), account("TA2")]);
+    let token = ApiTokenRecord {
+        token_id: "tok1".into(),
+        account_sid: "TA1".into(),
+        partner: Some(PartnerId(4)),
+        name: "ci".into(),
+        secret_hash: "h1".into(),
+        created_at: at(5),
+    };
+    store.insert_api_token(&token).await.unwrap();
+    assert_eq!(store.api_tokens().await.unwrap(), vec![token]);
+    let user = UserRecord {
+        username: "brand".into(),
+        password_hash: "$argon2id$...".into(),
+        role: "brand".into(),
+        account_sid: Some("TA1".into()),
+        partner: None,
+        created_at: at(6),
+    };
+    store.insert_user(&user).await.unwrap();
+    assert_eq!(store.users().await.unwrap(), vec![user]);
+    store.save_program("TA1", ProgramId(5), "{}", at(7)).await.unwrap();
+    store.save_program("TA1", ProgramId(5), "{\"v\":2}", at(8)).await.unwrap();
+    let program = store.programs().await.unwrap().remove(0);
+    assert_eq!((program.created_at, program.updated_at, program.revision), (at(7), at(8), 2));
+
+    // Two programs, written out of time order, by two logs.
+    let mut clicks: Vec<Click> = (0..7).map(|n| sample_click(n, at(10 - n as i64))).collect();
+    clicks[3].program = ProgramId(2);
+    store.append_clicks(batch(1, clicks[..4].to_vec())).await.unwrap();
+    store
+        .append_clicks(ClickBatch { log_id: "node-b".into(), first_seq: 3, clicks: clicks[4..].to_vec() })
+        .await
+        .unwrap();
+    assert_eq!(store.click_checkpoints().await.unwrap(), vec![("node-a".into(), 4), ("node-b".into(), 5)]);
+    let mut read = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.clicks_after(after, 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        assert!(last.cursor.seq > after);
+        after = last.cursor.seq;
+        read.extend(page.into_iter().map(|stored| stored.click));
+    }
+    assert_eq!(read, clicks);
+}
+
+/// Imported programs keep their revision and times; imported clicks keep their order
+/// and move no checkpoint; checkpoints are set as given.
+pub async fn imported_programs_and_clicks_keep_revisions_and_order(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let program = StoredProgram {
+        program_id: ProgramId(9),
+        account_sid: "TA1".into(),
+        revision: 4,
+        document: "{\"v\":4}".into(),
+        updated_at: at(20),
+        created_at: at(3),
+    };
+    store.import_program(&program).await.unwrap();
+    assert_eq!(store.program(ProgramId(9)).await.unwrap(), Some(program.clone()));
+    assert!(matches!(store.import_program(&program).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.save_program("TA1", ProgramId(9), "{\"v\":5}", at(21)).await.unwrap(), SaveOutcome::Updated(5));
+
+    let clicks: Vec<Click> = (0..12).map(|n| sample_click(n, at(100 - n as i64))).collect();
+    store.import_clicks(clicks[..5].to_vec()).await.unwrap();
+    store.import_clicks(Vec::new()).await.unwrap();
+    store.import_clicks(clicks[5..].to_vec()).await.unwrap();
+    assert_eq!(store.click_checkpoints().await.unwrap(), vec![]);
+    let read: Vec<Click> = store.clicks_after(0, 100).await.unwrap().into_iter().map(|s| s.click).collect();
+    assert_eq!(read, clicks);
+    assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 12);
+
+    store.import_click_checkpoint("node-a", 40).await.unwrap();
+    assert_eq!(store.click_checkpoint("node-a").await.unwrap(), Some(40));
+    store.import_click_checkpoint("node-a", 41).await.unwrap();
+    assert_eq!(store.click_checkpoints().await.unwrap(), vec![("node-a".into(), 41)]);
+    // Loading continues after an imported checkpoint.
+    store.append_clicks(batch(41, clicks[..2].to_vec())).await.unwrap();
+    assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 13);
 }

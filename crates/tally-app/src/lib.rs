@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod clicks;
 pub mod conformance;
+pub mod copy;
 pub mod loader;
 pub mod metrics;
 pub mod ports;

@@ -85,6 +85,19 @@ pub struct StoredProgram {
     pub document: String,
     /// Last change.
     pub updated_at: Timestamp,
+    /// When it was first saved.
+    pub created_at: Timestamp,
+}
+
+/// A stored setting (a secret or other store-wide value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingRecord {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// When it was first written.
+    pub created_at: Timestamp,
 }
 
 /// What saving a program document did.
@@ -260,6 +273,30 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredClick>>;
     /// Counts a program's clicks.
     async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64>;
+
+    // Whole-store listing and import, for `tally store copy`.
+
+    /// Lists every setting, by key.
+    async fn settings(&self) -> StoreResult<Vec<SettingRecord>>;
+    /// Lists every account, by SID.
+    async fn accounts(&self) -> StoreResult<Vec<AccountRecord>>;
+    /// Lists every API token, by token id.
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>>;
+    /// Lists every dashboard user, by name.
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Lists every click log's checkpoint `(log id, last loaded sequence)`, by log id.
+    async fn click_checkpoints(&self) -> StoreResult<Vec<(String, u64)>>;
+    /// Reads up to `limit` clicks of every program whose insertion sequence is after
+    /// `after_seq`, in insertion order (use `0` to start).
+    async fn clicks_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredClick>>;
+    /// Writes a program exactly as given (revision and times kept); an existing program
+    /// with the same id is a conflict.
+    async fn import_program(&self, program: &StoredProgram) -> StoreResult<()>;
+    /// Appends clicks in the given order, in one transaction, without touching any click
+    /// log checkpoint.
+    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()>;
+    /// Sets a click log's checkpoint, creating or replacing it.
+    async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()>;
 }
 
 /// The current time. Use cases read it through this port so tests can set it.

@@ -4,16 +4,19 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store,
-    StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
+    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome,
+    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
 };
+use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::connect::{ConnectError, classify, pool};
 use crate::migrate::migrate;
-use crate::rows::{CLICK_COLUMNS, column, id_from_sql, id_to_sql, micros, stored_click, time_column};
+use crate::rows::{
+    CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
+};
 use crate::write::{load_batch, save_program, store_error};
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -102,10 +105,11 @@ fn program_row(row: &Row) -> StoreResult<StoredProgram> {
         revision: column(row, 2)?,
         document: column(row, 3)?,
         updated_at: time_column(row, 4)?,
+        created_at: time_column(row, 5)?,
     })
 }
 
-const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at";
+const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at, created_at";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -259,5 +263,78 @@ impl Store for PostgresStore {
 
     async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64> {
         column(&self.query_one("SELECT count(*) FROM click WHERE program_id = $1", &[&id_to_sql(program.0)]).await?, 0)
+    }
+
+    async fn settings(&self) -> StoreResult<Vec<SettingRecord>> {
+        let rows = self.query("SELECT key, value, created_at FROM setting ORDER BY key", &[]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SettingRecord { key: column(row, 0)?, value: column(row, 1)?, created_at: time_column(row, 2)? })
+            })
+            .collect()
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
+        let sql = "SELECT account_sid, name, auth_token_hash, created_at FROM account ORDER BY account_sid";
+        self.query(sql, &[]).await?.iter().map(account_row).collect()
+    }
+
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
+        let sql = "SELECT token_id, account_sid, partner_id, name, secret_hash, created_at
+                   FROM api_token ORDER BY token_id";
+        self.query(sql, &[]).await?.iter().map(api_token_row).collect()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        let sql = "SELECT username, password_hash, role, account_sid, partner_id, created_at
+                   FROM dashboard_user ORDER BY username";
+        self.query(sql, &[]).await?.iter().map(user_row).collect()
+    }
+
+    async fn click_checkpoints(&self) -> StoreResult<Vec<(String, u64)>> {
+        let rows = self.query("SELECT log_id, loaded_through FROM click_checkpoint ORDER BY log_id", &[]).await?;
+        rows.iter().map(|row| Ok((column(row, 0)?, column::<i64>(row, 1)? as u64))).collect()
+    }
+
+    async fn clicks_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredClick>> {
+        let sql = format!("SELECT {CLICK_COLUMNS} FROM click WHERE click_seq > $1 ORDER BY click_seq LIMIT $2");
+        self.query(&sql, &[&after_seq, &i64::from(limit)]).await?.iter().map(stored_click).collect()
+    }
+
+    async fn import_program(&self, program: &StoredProgram) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO program (program_id, account_sid, revision, document, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &id_to_sql(program.program_id.0),
+                &program.account_sid,
+                &program.revision,
+                &program.document,
+                &micros(program.created_at),
+                &micros(program.updated_at),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
+        if clicks.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let insert = client.prepare_cached(&insert_clicks_sql()).await.map_err(store_error)?;
+        let arrays = ClickArrays::new(&clicks);
+        client.execute(&insert, &arrays.params()).await.map_err(store_error).map(drop)
+    }
+
+    async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO click_checkpoint (log_id, loaded_through, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (log_id) DO UPDATE SET loaded_through = excluded.loaded_through, updated_at = excluded.updated_at",
+            &[&log_id, &(seq as i64), &micros(Timestamp::now())],
+        )
+        .await
+        .map(drop)
     }
 }

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome, Store,
-    StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
+    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome,
+    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
 };
+use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 use tokio::sync::oneshot;
 
@@ -163,10 +164,48 @@ fn program_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProgram> {
         revision: row.get(2)?,
         document: row.get(3)?,
         updated_at: timestamp(row.get(4)?)?,
+        created_at: timestamp(row.get(5)?)?,
     })
 }
 
-const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at";
+const PROGRAM_COLUMNS: &str = "program_id, account_sid, revision, document, updated_at, created_at";
+
+fn api_token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiTokenRecord> {
+    Ok(ApiTokenRecord {
+        token_id: row.get(0)?,
+        account_sid: row.get(1)?,
+        partner: row.get::<_, Option<i64>>(2)?.map(|id| PartnerId(id_from_sql(id))),
+        name: row.get(3)?,
+        secret_hash: row.get(4)?,
+        created_at: timestamp(row.get(5)?)?,
+    })
+}
+
+fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        username: row.get(0)?,
+        password_hash: row.get(1)?,
+        role: row.get(2)?,
+        account_sid: row.get(3)?,
+        partner: row.get::<_, Option<i64>>(4)?.map(|id| PartnerId(id_from_sql(id))),
+        created_at: timestamp(row.get(5)?)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "account_sid, name, auth_token_hash, created_at";
+const API_TOKEN_COLUMNS: &str = "token_id, account_sid, partner_id, name, secret_hash, created_at";
+const USER_COLUMNS: &str = "username, password_hash, role, account_sid, partner_id, created_at";
+
+/// Reads every row of a query without parameters.
+fn all<T>(
+    connection: &Connection,
+    sql: &str,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = connection.prepare(sql)?;
+    let rows = statement.query_map([], map)?;
+    rows.collect()
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -210,11 +249,7 @@ impl Store for SqliteStore {
         let sid = account_sid.to_owned();
         self.read(move |connection| {
             connection
-                .query_row(
-                    "SELECT account_sid, name, auth_token_hash, created_at FROM account WHERE account_sid = ?1",
-                    [sid],
-                    account_row,
-                )
+                .query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE account_sid = ?1"), [sid], account_row)
                 .optional()
         })
         .await
@@ -248,18 +283,9 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             connection
                 .query_row(
-                    "SELECT token_id, account_sid, partner_id, name, secret_hash, created_at FROM api_token WHERE token_id = ?1",
+                    &format!("SELECT {API_TOKEN_COLUMNS} FROM api_token WHERE token_id = ?1"),
                     [token_id],
-                    |row| {
-                        Ok(ApiTokenRecord {
-                            token_id: row.get(0)?,
-                            account_sid: row.get(1)?,
-                            partner: row.get::<_, Option<i64>>(2)?.map(|id| PartnerId(id_from_sql(id))),
-                            name: row.get(3)?,
-                            secret_hash: row.get(4)?,
-                            created_at: timestamp(row.get(5)?)?,
-                        })
-                    },
+                    api_token_row,
                 )
                 .optional()
         })
@@ -290,18 +316,9 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             connection
                 .query_row(
-                    "SELECT username, password_hash, role, account_sid, partner_id, created_at FROM dashboard_user WHERE username = ?1",
+                    &format!("SELECT {USER_COLUMNS} FROM dashboard_user WHERE username = ?1"),
                     [username],
-                    |row| {
-                        Ok(UserRecord {
-                            username: row.get(0)?,
-                            password_hash: row.get(1)?,
-                            role: row.get(2)?,
-                            account_sid: row.get(3)?,
-                            partner: row.get::<_, Option<i64>>(4)?.map(|id| PartnerId(id_from_sql(id))),
-                            created_at: timestamp(row.get(5)?)?,
-                        })
-                    },
+                    user_row,
                 )
                 .optional()
         })
@@ -454,6 +471,100 @@ impl Store for SqliteStore {
         let id = id_to_sql(program.0);
         self.read(move |connection| {
             connection.query_row("SELECT count(*) FROM click WHERE program_id = ?1", [id], |row| row.get(0))
+        })
+        .await
+    }
+
+    async fn settings(&self) -> StoreResult<Vec<SettingRecord>> {
+        self.read(|connection| {
+            all(connection, "SELECT key, value, created_at FROM setting ORDER BY key", |row| {
+                Ok(SettingRecord { key: row.get(0)?, value: row.get(1)?, created_at: timestamp(row.get(2)?)? })
+            })
+        })
+        .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<AccountRecord>> {
+        self.read(|connection| {
+            all(connection, &format!("SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY account_sid"), account_row)
+        })
+        .await
+    }
+
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenRecord>> {
+        self.read(|connection| {
+            all(connection, &format!("SELECT {API_TOKEN_COLUMNS} FROM api_token ORDER BY token_id"), api_token_row)
+        })
+        .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.read(|connection| {
+            all(connection, &format!("SELECT {USER_COLUMNS} FROM dashboard_user ORDER BY username"), user_row)
+        })
+        .await
+    }
+
+    async fn click_checkpoints(&self) -> StoreResult<Vec<(String, u64)>> {
+        self.read(|connection| {
+            all(connection, "SELECT log_id, loaded_through FROM click_checkpoint ORDER BY log_id", |row| {
+                Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
+            })
+        })
+        .await
+    }
+
+    async fn clicks_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredClick>> {
+        self.read(move |connection| {
+            let sql = format!("SELECT {CLICK_COLUMNS} FROM click WHERE click_seq > ?1 ORDER BY click_seq LIMIT ?2");
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(params![after_seq, limit], stored_click)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn import_program(&self, program: &StoredProgram) -> StoreResult<()> {
+        let program = program.clone();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO program (program_id, account_sid, revision, document, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id_to_sql(program.program_id.0),
+                    program.account_sid,
+                    program.revision,
+                    program.document,
+                    micros(program.created_at),
+                    micros(program.updated_at)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
+        if clicks.is_empty() {
+            return Ok(());
+        }
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            insert_clicks(&transaction, &clicks)?;
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()> {
+        let log_id = log_id.to_owned();
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO click_checkpoint (log_id, loaded_through, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (log_id) DO UPDATE SET loaded_through = excluded.loaded_through, updated_at = excluded.updated_at",
+                params![log_id, seq as i64, micros(Timestamp::now())],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// Click data.
     #[command(subcommand)]
     Clicks(ClicksCommand),
+    /// Whole stores.
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 #[derive(Debug, Args)]
@@ -107,5 +110,19 @@ pub(crate) enum ClicksCommand {
         /// Only this partner's clicks, with its sub ids.
         #[arg(long)]
         partner: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Copy everything from one store into a new, empty one, then verify both by counts
+    /// and checksums; prints the report as one JSON line.
+    Copy {
+        /// The store to copy: `sqlite:PATH` or `postgres://…`.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty store to fill: `sqlite:PATH` (created if missing) or `postgres://…`.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }

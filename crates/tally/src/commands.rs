@@ -13,7 +13,7 @@ use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::{ProgramError, Programs, parse_document};
 use tally_core::ids::{PartnerId, ProgramId};
 
-use crate::cli::{AccountCommand, Cli, ClicksCommand, Command, ProgramCommand, TokenCommand};
+use crate::cli::{AccountCommand, Cli, ClicksCommand, Command, ProgramCommand, StoreCommand, TokenCommand};
 use crate::config::{self, Overrides, Settings};
 use crate::store::{self, Missing};
 use crate::{serve, telemetry};
@@ -29,7 +29,18 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides { listen, database: cli.database.clone(), demo };
     let settings = config::load(config_file.as_deref(), &env, overrides)?.settings()?;
     telemetry::init(&settings.log);
+    // The copy's two stores, each with the settings (and click journal) it would have
+    // as `--database`.
+    let store_settings = |url: &str| -> anyhow::Result<Settings> {
+        let overrides = Overrides { database: Some(url.to_owned()), ..Overrides::default() };
+        config::load(config_file.as_deref(), &env, overrides)?.settings()
+    };
     match cli.command {
+        Command::Store(StoreCommand::Copy { from, to }) => {
+            let from = store_settings(&from).context("--from")?;
+            let to = store_settings(&to).context("--to")?;
+            copy_store(&from, &to).await
+        }
         Command::Serve(_) => serve::serve(settings).await,
         Command::Account(AccountCommand::Create { name }) => {
             let credentials = accounts(&settings, Missing::Create).await?.create_account(&name).await?;
@@ -137,4 +148,24 @@ async fn export_clicks(
     }
     out.flush()?;
     Ok(())
+}
+
+/// Clicks between two progress lines of `store copy`.
+const PROGRESS_EVERY: u64 = 100_000;
+
+async fn copy_store(from: &Settings, to: &Settings) -> anyhow::Result<()> {
+    let source = store::open(from, Missing::Refuse).await.with_context(|| format!("--from {}", from.database))?;
+    store::load_pending_clicks(from, source.clone()).await?;
+    let target = store::open(to, Missing::Create).await.with_context(|| format!("--to {}", to.database))?;
+    let mut reported = 0;
+    let progress = |copied: u64| {
+        if copied / PROGRESS_EVERY > reported / PROGRESS_EVERY {
+            eprintln!("copied {copied} clicks");
+        }
+        reported = copied;
+    };
+    let report = tally_app::copy::copy_store(source.as_ref(), target.as_ref(), progress)
+        .await
+        .with_context(|| format!("cannot copy {} to {}", from.database, to.database))?;
+    print_json(&report)
 }

@@ -8,3 +8,4 @@ mod helpers;
 mod nodes;
 mod outage;
 mod serve;
+mod store_copy;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::helpers::{Sandbox, Server, Stopped, click, link_client, program_document, run, set_of, spawn_server};
 
 /// A database of its own on the test server, dropped afterwards.
-struct Database {
+pub(crate) struct Database {
     base: String,
     name: String,
 }
@@ -23,7 +23,7 @@ fn psql(url: &str, sql: &str) -> bool {
 }
 
 impl Database {
-    fn create(test: &str) -> Option<Database> {
+    pub(crate) fn create(test: &str) -> Option<Database> {
         let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
             eprintln!("SKIPPED {test}: TEST_POSTGRES_URL is not set");
             return None;
@@ -37,7 +37,7 @@ impl Database {
         Some(Database { base, name })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let server = self.base.rsplit_once('/').map_or(self.base.as_str(), |(server, _)| server);
         format!("{server}/{}", self.name)
     }

@@ -1,0 +1,219 @@
+//! Copying a whole store into another, empty one (`tally store copy`), verified by
+//! counts and a checksum read back from both sides.
+
+use sha2::{Digest, Sha256};
+use tally_core::click::Click;
+
+use crate::ports::{Store, StoreError, StoredProgram};
+
+/// Clicks copied per page.
+pub const CLICK_PAGE: u32 = 5_000;
+
+/// Why a copy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// The target already holds data; nothing was written.
+    #[error(
+        "the target store is not empty (it holds {accounts} account(s), {programs} program(s), clicks: {clicks}); copy only into a new, empty store"
+    )]
+    TargetNotEmpty {
+        /// Accounts found.
+        accounts: usize,
+        /// Programs found.
+        programs: usize,
+        /// Whether it holds any click.
+        clicks: bool,
+    },
+    /// The target already holds a setting with another value.
+    #[error("the target store already holds setting {0:?} with a different value")]
+    SettingDiffers(String),
+    /// Reading back found the two stores different.
+    #[error("verification failed: {0}")]
+    Mismatch(String),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What was copied, as verified on both stores.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CopyReport {
+    /// Settings copied.
+    pub settings: u64,
+    /// Accounts copied.
+    pub accounts: u64,
+    /// API tokens copied.
+    pub tokens: u64,
+    /// Dashboard users copied.
+    pub users: u64,
+    /// Programs copied.
+    pub programs: u64,
+    /// Clicks copied.
+    pub clicks: u64,
+    /// Click log checkpoints copied.
+    pub checkpoints: u64,
+    /// SHA-256 (hex) over every copied record, equal on both stores.
+    pub checksum: String,
+}
+
+/// Copies everything in `from` into the empty store `to`, then reads both back and
+/// compares counts and checksums. `progress` is called after every page of clicks with
+/// the number copied so far.
+pub async fn copy_store(
+    from: &dyn Store,
+    to: &dyn Store,
+    mut progress: impl FnMut(u64),
+) -> Result<CopyReport, CopyError> {
+    let (accounts, programs, clicks) =
+        (to.accounts().await?.len(), to.programs().await?.len(), to.clicks_after(0, 1).await?.len());
+    let clicks = clicks > 0;
+    if accounts + programs > 0 || clicks {
+        return Err(CopyError::TargetNotEmpty { accounts, programs, clicks });
+    }
+    for setting in from.settings().await? {
+        let stored = to.setting_or_insert(&setting.key, &setting.value, setting.created_at).await?;
+        if stored != setting.value {
+            return Err(CopyError::SettingDiffers(setting.key));
+        }
+    }
+    for account in from.accounts().await? {
+        to.insert_account(&account).await?;
+    }
+    for token in from.api_tokens().await? {
+        to.insert_api_token(&token).await?;
+    }
+    for user in from.users().await? {
+        to.insert_user(&user).await?;
+    }
+    for program in from.programs().await? {
+        to.import_program(&program).await?;
+    }
+    let mut after = 0;
+    let mut copied = 0;
+    loop {
+        let page = from.clicks_after(after, CLICK_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.cursor.seq;
+        copied += page.len() as u64;
+        to.import_clicks(page.into_iter().map(|stored| stored.click).collect()).await?;
+        progress(copied);
+    }
+    for (log_id, seq) in from.click_checkpoints().await? {
+        to.import_click_checkpoint(&log_id, seq).await?;
+    }
+    let source = summarize(from).await?;
+    let target = summarize(to).await?;
+    if source != target {
+        return Err(CopyError::Mismatch(format!("source {source:?}, target {target:?}")));
+    }
+    Ok(source)
+}
+
+/// Counts and hashes everything a store holds, in a canonical order and encoding.
+pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
+    let mut hash = Hasher(Sha256::new());
+    let settings = store.settings().await?;
+    hash.section("settings", settings.len());
+    for setting in &settings {
+        hash.text(&setting.key).text(&setting.value).number(setting.created_at.as_microsecond());
+    }
+    let accounts = store.accounts().await?;
+    hash.section("accounts", accounts.len());
+    for account in &accounts {
+        hash.text(&account.account_sid).text(&account.name).text(&account.auth_token_hash);
+        hash.number(account.created_at.as_microsecond());
+    }
+    let tokens = store.api_tokens().await?;
+    hash.section("tokens", tokens.len());
+    for token in &tokens {
+        hash.text(&token.token_id).text(&token.account_sid).optional(token.partner.map(|p| p.0.to_string()).as_deref());
+        hash.text(&token.name).text(&token.secret_hash).number(token.created_at.as_microsecond());
+    }
+    let users = store.users().await?;
+    hash.section("users", users.len());
+    for user in &users {
+        hash.text(&user.username).text(&user.password_hash).text(&user.role).optional(user.account_sid.as_deref());
+        hash.optional(user.partner.map(|p| p.0.to_string()).as_deref()).number(user.created_at.as_microsecond());
+    }
+    let programs = store.programs().await?;
+    hash.section("programs", programs.len());
+    for program in &programs {
+        hash.program(program);
+    }
+    let checkpoints = store.click_checkpoints().await?;
+    hash.section("checkpoints", checkpoints.len());
+    for (log_id, seq) in &checkpoints {
+        hash.text(log_id).number(*seq as i64);
+    }
+    hash.section("clicks", 0);
+    let mut clicks = 0u64;
+    let mut after = 0;
+    loop {
+        let page = store.clicks_after(after, CLICK_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.cursor.seq;
+        clicks += page.len() as u64;
+        for stored in &page {
+            hash.click(&stored.click)?;
+        }
+    }
+    hash.number(clicks as i64);
+    Ok(CopyReport {
+        settings: settings.len() as u64,
+        accounts: accounts.len() as u64,
+        tokens: tokens.len() as u64,
+        users: users.len() as u64,
+        programs: programs.len() as u64,
+        clicks,
+        checkpoints: checkpoints.len() as u64,
+        checksum: hash.finish(),
+    })
+}
+
+/// Feeds fields to SHA-256, each length-prefixed so that no two records encode alike.
+struct Hasher(Sha256);
+
+impl Hasher {
+    fn section(&mut self, name: &str, count: usize) {
+        self.text(name).number(count as i64);
+    }
+
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.0.update((text.len() as u64).to_be_bytes());
+        self.0.update(text.as_bytes());
+        self
+    }
+
+    fn optional(&mut self, text: Option<&str>) -> &mut Self {
+        match text {
+            None => self.0.update([0]),
+            Some(text) => {
+                self.0.update([1]);
+                self.text(text);
+            }
+        }
+        self
+    }
+
+    fn number(&mut self, number: i64) -> &mut Self {
+        self.0.update(number.to_be_bytes());
+        self
+    }
+
+    fn program(&mut self, program: &StoredProgram) {
+        self.number(program.program_id.0 as i64).text(&program.account_sid).number(program.revision);
+        self.text(&program.document);
+        self.number(program.created_at.as_microsecond()).number(program.updated_at.as_microsecond());
+    }
+
+    /// A click as its JSON serialization: every field, in declaration order.
+    fn click(&mut self, click: &Click) -> Result<(), CopyError> {
+        let json = serde_json::to_string(click).map_err(|error| CopyError::Mismatch(error.to_string()))?;
+        self.text(&json);
+        Ok(())
+    }
+
+    fn finish(self) -> String {
+        self.0.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
