@@ -7,10 +7,12 @@
 //! mode lets run beside the writer.
 
 mod connection;
+mod handle;
 mod migrate;
+mod records;
 mod rows;
 mod store;
 
 pub use connection::{SqliteOptions, Synchronous};
+pub use handle::{OpenError, SqliteStore};
 pub use migrate::MigrateError;
-pub use store::{OpenError, SqliteStore};
