@@ -2,9 +2,9 @@
 //! file, with nothing to install.
 //!
 //! One writer thread owns the only writing connection, so every write is one
-//! transaction in arrival order and the click log's group commit is a single
-//! `INSERT` loop per batch. Reads use a small pool of separate connections, which WAL
-//! mode lets run beside the writer.
+//! transaction in arrival order, and a batch of clicks from the loader is a single
+//! `INSERT` loop with its checkpoint. Reads use a small pool of separate connections,
+//! which WAL mode lets run beside the writer.
 
 mod connection;
 mod handle;
