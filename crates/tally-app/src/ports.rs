@@ -22,6 +22,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A database written by a newer Tally than this one: starting would risk it, so both
+/// backends refuse with this message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the database schema is at version {found}, newer than this tally understands ({supported}); upgrade tally")]
+pub struct SchemaTooNew {
+    /// Version found in the database.
+    pub found: i64,
+    /// Latest version this build knows.
+    pub supported: i64,
+}
+
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -2,6 +2,7 @@
 
 use deadpool_postgres::Object;
 use jiff::Timestamp;
+use tally_app::ports::SchemaTooNew;
 
 /// The migrations, in order. Version N is `MIGRATIONS[N - 1]`; never edit one that
 /// has shipped, add the next.
@@ -15,15 +16,8 @@ const MIGRATION_LOCK: i64 = 0x74_61_6c_6c_79;
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// The database was written by a newer Tally.
-    #[error(
-        "the database schema is at version {found}, newer than this tally understands ({supported}); upgrade tally"
-    )]
-    TooNew {
-        /// Version found.
-        found: i64,
-        /// Latest version known here.
-        supported: i64,
-    },
+    #[error(transparent)]
+    TooNew(#[from] SchemaTooNew),
     /// PostgreSQL failed.
     #[error("migration failed: {}", crate::connect::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
@@ -49,7 +43,7 @@ pub(crate) async fn migrate(client: &mut Object) -> Result<(), MigrateError> {
     let current: i64 =
         transaction.query_one("SELECT coalesce(max(version), 0) FROM schema_migration", &[]).await?.try_get(0)?;
     if current > latest_version() {
-        return Err(MigrateError::TooNew { found: current, supported: latest_version() });
+        return Err(SchemaTooNew { found: current, supported: latest_version() }.into());
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;

@@ -87,7 +87,10 @@ async fn a_schema_newer_than_the_code_is_refused() {
     let client = admin_client(&url).await.expect("connect to the test database");
     client.batch_execute("INSERT INTO schema_migration (version, applied_at) VALUES (99, 0)").await.unwrap();
     let refused = PostgresStore::connect(&url).await.err().expect("a newer schema is refused");
-    assert!(matches!(refused, ConnectError::Migrate { source: MigrateError::TooNew { found: 99, .. }, .. }));
+    assert!(matches!(
+        refused,
+        ConnectError::Migrate { source: MigrateError::TooNew(tally_app::ports::SchemaTooNew { found: 99, .. }), .. }
+    ));
     assert!(refused.to_string().contains("upgrade tally"), "{refused}");
 }
 

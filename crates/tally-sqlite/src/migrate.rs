@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
+use tally_app::ports::SchemaTooNew;
 
 /// The migrations, in order. Version N is `MIGRATIONS[N - 1]`; never edit one that
 /// has shipped, add the next.
@@ -11,15 +12,8 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// The database was written by a newer Tally.
-    #[error(
-        "the database schema is at version {found}, newer than this tally understands ({supported}); upgrade tally"
-    )]
-    TooNew {
-        /// Version found.
-        found: i64,
-        /// Latest version known here.
-        supported: i64,
-    },
+    #[error(transparent)]
+    TooNew(#[from] SchemaTooNew),
     /// SQLite failed.
     #[error("migration failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -41,7 +35,7 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), MigrateError> {
         .flatten()
         .unwrap_or(0);
     if current > latest_version() {
-        return Err(MigrateError::TooNew { found: current, supported: latest_version() });
+        return Err(SchemaTooNew { found: current, supported: latest_version() }.into());
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
