@@ -78,6 +78,7 @@ cleanup() {
     [[ -n $TALLY_DRAIN_PID ]] && kill "$TALLY_DRAIN_PID" 2>/dev/null
     [[ -n $NGINX_PID ]] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
     [[ -n $POLICY_RC_CREATED ]] && as_root rm -f /usr/sbin/policy-rc.d
+    [[ -n ${PG_DATABASE:-} ]] && psql "$BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)" >/dev/null 2>&1
     if [[ -n $BENCH_DIR && -d $BENCH_DIR ]]; then
         if [[ -n ${BENCH_KEEP:-} ]]; then
             log "kept $BENCH_DIR (BENCH_KEEP is set)"
@@ -94,6 +95,18 @@ make_bench_dir() {
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     DB="sqlite:$BENCH_DIR/tally.db"
+    STORE_NOTE="embedded SQLite (\`--database sqlite:…\`)"
+    if [[ -n ${BENCH_POSTGRES_URL:-} ]]; then
+        # A fresh database on that server, dropped at the end; the click journal
+        # goes to the temp dir instead of ./tally-clicks.
+        PG_DATABASE="tally_bench_$$"
+        psql "$BENCH_POSTGRES_URL" -qc "CREATE DATABASE $PG_DATABASE" >/dev/null ||
+            die "cannot create a database at $BENCH_POSTGRES_URL"
+        DB="${BENCH_POSTGRES_URL%/*}/$PG_DATABASE"
+        export TALLY_CLICK_LOG__DIR="$BENCH_DIR/tally.clicks"
+        STORE_NOTE="PostgreSQL (\`--database ${DB}\`)"
+        SQL_TOOL=psql
+    fi
 }
 
 # --- the store -----------------------------------------------------------------
@@ -131,8 +144,14 @@ count_clicks() {
         log "tally clicks export failed: $(head -c 500 "$BENCH_DIR/logs/export.err")"
     fi
     rm -f "$csv"
+    if [[ -n ${PG_DATABASE:-} ]]; then
+        CLICKS_SQL=$(psql "$DB" -Atc "select count(*) from click")
+        CLICKS_SQL_TABLE=click
+        log "psql: $CLICKS_SQL rows in table click"
+    fi
     # The table name is the store's business; take the first of these that exists.
     for table in click clicks; do
+        [[ -n ${PG_DATABASE:-} ]] && break
         if sqlite3 "$BENCH_DIR/tally.db" "select 1 from sqlite_master where type='table' and name='$table'" |
             grep -q 1; then
             CLICKS_SQL=$(sqlite3 "$BENCH_DIR/tally.db" "select count(*) from $table")

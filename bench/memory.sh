@@ -95,7 +95,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "MISSED" }'
     echo "# Memory and start-up, $(date +%F)"
     echo
     machine_note
-    echo "Load: \`wrk -t2 -c32 --latency\` over all 10,000 links, repeated until $(fmt_int "$CLICKS_TARGET") 302s; embedded SQLite store."
+    echo "Load: \`wrk -t2 -c32 --latency\` over all 10,000 links, repeated until $(fmt_int "$CLICKS_TARGET") 302s; store: $STORE_NOTE."
     echo
     echo "| figure | measured | target | |"
     echo "|---|---|---|---|"
@@ -105,7 +105,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "MISSED" }'
     echo "| start-up to \"listening on\", $(fmt_int "$CLICKS") clicks stored (median of $STARTS) | $STARTUP_MEDIAN ms | < $STARTUP_TARGET_MS ms | $(verdict "$STARTUP_MEDIAN" "$STARTUP_TARGET_MS") |"
     echo
     echo "Start-up runs: ${STARTUP_MS[*]} ms. Store on disk: $DB_SIZE MB (tally.db*). Exit after SIGTERM following the load: $LOAD_STOP_S s."
-    echo "Clicks: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}); $VERDICT ($other answers other than 302)."
+    echo "Clicks: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by ${SQL_TOOL:-sqlite3} (table ${CLICKS_SQL_TABLE:-none found}); $VERDICT ($other answers other than 302)."
     echo
     echo "| load run | duration | req/s | p99 | Tally CPU per request | other processes' CPU | 302s so far | VmRSS after |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -115,7 +115,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "MISSED" }'
 echo
 cat "$BENCH_DIR/results.md"
 mkdir -p "$BENCH_HOME/results"
-RESULT_FILE="$BENCH_HOME/results/memory-$(date +%F).md"
+RESULT_FILE="$BENCH_HOME/results/memory${PG_DATABASE:+-postgres}-$(date +%F).md"
 cp "$BENCH_DIR/results.md" "$RESULT_FILE"
 log "written to ${RESULT_FILE#"$REPO"/}"
 

@@ -19,8 +19,10 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), BENCH_KEEP=1 keeps the temp dir,
 # QUIET_WAIT_S (300) how long to wait for an idle machine before each run,
-# BENCH_TALLY_BIN=PATH benchmarks that binary instead of building one. (Not
-# TALLY_...: tally refuses unknown TALLY_ variables in its environment.)
+# BENCH_TALLY_BIN=PATH benchmarks that binary instead of building one,
+# BENCH_POSTGRES_URL=postgres://USER@HOST:PORT/DB runs on a fresh database on that
+# PostgreSQL server instead of SQLite (results go to redirect-postgres-DATE.md).
+# (Not TALLY_...: tally refuses unknown TALLY_ variables in its environment.)
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -128,7 +130,7 @@ column() { # column ARRAY TARGET: that target's values over the rounds
     echo
     machine_note
     echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; Lua scripts count the 302s; no cookies sent (every request is a new visitor)."
-    echo "Store: embedded SQLite (\`--database sqlite:…\`), fresh at the start; program 1 with 100 partners x 100 ads."
+    echo "Store: $STORE_NOTE, fresh at the start; program 1 with 100 partners x 100 ads."
     echo
     echo "| round | target | req/s | p99 | ratio to nginx (same round) | server CPU per request | other processes' CPU |"
     echo "|---|---|---|---|---|---|---|"
@@ -148,14 +150,14 @@ column() { # column ARRAY TARGET: that target's values over the rounds
     echo "Medians are per column; the median ratio is the median of the per-round ratios. Server CPU per request: the server's utime+stime during the run (all its processes and threads) over the answers it gave. Other processes' CPU: user+system time of the whole machine minus the server's and wrk's, as a share of the machine; above a few % the figures of that run are disturbed."
     echo
     echo "Clicks, exact check (each of the 10,000 links once with curl, 32 in parallel, before the runs): $EXACT_VERDICT."
-    echo "Clicks, wrk runs: $(fmt_int "$TALLY_302") answered with 302 by Tally over $RUNS runs (plus $TALLY_OTHER other answers); in the store at the end: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by sqlite3 (table ${CLICKS_SQL_TABLE:-none found}), i.e. $(fmt_int "$CLICKS") from the wrk runs. $VERDICT."
+    echo "Clicks, wrk runs: $(fmt_int "$TALLY_302") answered with 302 by Tally over $RUNS runs (plus $TALLY_OTHER other answers); in the store at the end: $(fmt_int "$CLICKS_CLI") by \`tally clicks export 1 --format csv\` (which took $EXPORT_S s), $(fmt_int "$CLICKS_SQL") by ${SQL_TOOL:-sqlite3} (table ${CLICKS_SQL_TABLE:-none found}), i.e. $(fmt_int "$CLICKS") from the wrk runs. $VERDICT."
     echo "Tally start-up to \"listening on\": $TALLY_STARTUP_MS ms (store holding 10,000 clicks); exit after SIGTERM at the end: $TALLY_STOP_S s."
 } >"$BENCH_DIR/results.md"
 
 echo
 cat "$BENCH_DIR/results.md"
 mkdir -p "$BENCH_HOME/results"
-RESULT_FILE="$BENCH_HOME/results/redirect-$(date +%F).md"
+RESULT_FILE="$BENCH_HOME/results/redirect${PG_DATABASE:+-postgres}-$(date +%F).md"
 cp "$BENCH_DIR/results.md" "$RESULT_FILE"
 log "written to ${RESULT_FILE#"$REPO"/}"
 
