@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::float_arithmetic)]
 
+pub mod attribution;
 pub mod click;
 pub mod ids;
 pub mod landing;

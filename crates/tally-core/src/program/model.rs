@@ -5,9 +5,13 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use url::Url;
 
-use super::document::{CreditGroup, ProgramDocument, UniqueUrlState};
+use regex::Regex;
+
+use super::document::{
+    CreditGroup, EventPayoutDoc, ProgramDocument, PromoCodeDoc, PromoCodeType, PromoCreditPolicy, UniqueUrlState,
+};
 use crate::click::OwnerKind;
-use crate::ids::{AdId, PartnerId, ProgramId};
+use crate::ids::{AdId, EventTypeId, PartnerId, ProgramId, TermsId};
 use crate::landing::{PermittedDomains, TrackingTemplate};
 
 /// A program ready for use. Built only by [`Program::compile`], so it is always valid.
@@ -21,7 +25,9 @@ pub struct Program {
     pub(super) tracking_domains: Vec<String>,
     pub(super) owners: HashMap<PartnerId, Owner>,
     pub(super) ads: HashMap<AdId, Ad>,
-    pub(super) contracts: HashMap<PartnerId, Vec<Validity>>,
+    pub(super) contracts: HashMap<PartnerId, Vec<ContractSpan>>,
+    pub(super) template_terms: HashMap<TermsId, usize>,
+    pub(super) promo_codes: Vec<PromoCode>,
     pub(super) vanity_links: Vec<VanityLink>,
     pub(super) unique_urls: Vec<UniqueUrl>,
 }
@@ -65,6 +71,66 @@ impl Validity {
     /// Whether the span covers the instant.
     pub fn covers(&self, at: Timestamp) -> bool {
         self.start <= at && self.end.is_none_or(|end| at < end)
+    }
+}
+
+/// A partner's contract: which template terms, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ContractSpan {
+    pub(super) validity: Validity,
+    pub(super) terms: TermsId,
+}
+
+/// A promo code compiled for matching: exact codes folded to lower case, regular
+/// expressions compiled once.
+#[derive(Debug, Clone)]
+pub struct PromoCode {
+    matcher: PromoMatcher,
+    /// The owning partner.
+    pub owner: PartnerId,
+    /// When the owner takes the credit.
+    pub credit_policy: PromoCreditPolicy,
+    /// Valid from (inclusive), if bounded.
+    pub start: Option<Timestamp>,
+    /// Valid until (exclusive), if bounded.
+    pub end: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+enum PromoMatcher {
+    Exact(String),
+    Regex(Regex),
+}
+
+impl PromoCode {
+    /// Compiles a code; a regular expression must match the whole code, so `SAVE\d+`
+    /// does not also match `XSAVE10Y`. The expression is checked on its own first, so
+    /// that anchoring cannot turn an invalid one such as `a)|(b` into a valid one.
+    pub(super) fn compile(doc: &PromoCodeDoc) -> Result<Self, regex::Error> {
+        let matcher = match doc.code_type {
+            PromoCodeType::Exact => PromoMatcher::Exact(doc.code.to_lowercase()),
+            PromoCodeType::Regex => {
+                Regex::new(&doc.code)?;
+                PromoMatcher::Regex(Regex::new(&format!("^(?:{})$", doc.code))?)
+            }
+        };
+        let (owner, credit_policy, start, end) = (doc.partner, doc.credit_policy, doc.start, doc.end);
+        Ok(PromoCode { matcher, owner, credit_policy, start, end })
+    }
+
+    /// Whether the code applies to `text` used at `at`: exact codes ignore case,
+    /// regular expressions do not.
+    pub fn matches(&self, text: &str, at: Timestamp) -> bool {
+        let in_time = self.start.is_none_or(|start| start <= at) && self.end.is_none_or(|end| at < end);
+        in_time
+            && match &self.matcher {
+                PromoMatcher::Exact(code) => *code == text.to_lowercase(),
+                PromoMatcher::Regex(regex) => regex.is_match(text),
+            }
+    }
+
+    fn is_exact(&self) -> bool {
+        matches!(self.matcher, PromoMatcher::Exact(_))
     }
 }
 
@@ -174,8 +240,28 @@ impl Program {
             OwnerKind::MediaSource => true,
             OwnerKind::Partner => {
                 owner.active
-                    && self.contracts.get(&owner.id).is_some_and(|spans| spans.iter().any(|span| span.covers(at)))
+                    && self
+                        .contracts
+                        .get(&owner.id)
+                        .is_some_and(|spans| spans.iter().any(|span| span.validity.covers(at)))
             }
         }
+    }
+
+    /// The terms of the template the partner's contract in force at `at` binds it to,
+    /// for one event type; `None` without such a contract or without terms for it.
+    pub fn terms_for(&self, partner: PartnerId, event_type: EventTypeId, at: Timestamp) -> Option<&EventPayoutDoc> {
+        let span = self.contracts.get(&partner)?.iter().find(|span| span.validity.covers(at))?;
+        let index = *self.template_terms.get(&span.terms)?;
+        let terms = self.document.template_terms.get(index)?;
+        terms.event_payouts.iter().find(|payout| payout.event_type == event_type)
+    }
+
+    /// The promo code that `text` names at `at`, if any. Exact codes are tried first
+    /// (they are unique); then regular expressions in document order.
+    pub fn promo_code(&self, text: &str, at: Timestamp) -> Option<&PromoCode> {
+        let exact = self.promo_codes.iter().filter(|code| code.is_exact());
+        let regex = self.promo_codes.iter().filter(|code| !code.is_exact());
+        exact.chain(regex).find(|code| code.matches(text, at))
     }
 }

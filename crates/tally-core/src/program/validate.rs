@@ -8,9 +8,9 @@ use rust_decimal::Decimal;
 use url::Url;
 
 use super::document::*;
-use super::model::{Ad, Owner, Program, UniqueUrl, Validity, VanityLink, path_key};
+use super::model::{Ad, ContractSpan, Owner, Program, PromoCode, UniqueUrl, Validity, VanityLink, path_key};
 use crate::click::OwnerKind;
-use crate::ids::PartnerId;
+use crate::ids::{PartnerId, TermsId};
 use crate::landing::{
     DEFAULT_TRACKING_TEMPLATE, DomainPattern, PermittedDomains, TrackingTemplate, normalise_host, parse_deep_link,
     parse_landing_url,
@@ -117,7 +117,8 @@ impl Program {
         let ads = check_ads(&mut problems, &document.ads);
         check_template_terms(&mut problems, &document);
         let contracts = check_contracts(&mut problems, &document, &owners);
-        check_promo_codes(&mut problems, &document.promo_codes, &owners);
+        let promo_codes = check_promo_codes(&mut problems, &document.promo_codes, &owners);
+        let template_terms = index_template_terms(&document.template_terms);
         let vanity_links = check_vanity_links(&mut problems, &document, &owners, &ads, &permitted_domains);
         let unique_urls = check_unique_urls(&mut problems, &document.unique_urls, &owners);
 
@@ -132,6 +133,8 @@ impl Program {
                 owners,
                 ads,
                 contracts,
+                template_terms,
+                promo_codes,
                 vanity_links,
                 unique_urls,
             }),
@@ -336,9 +339,9 @@ fn check_contracts(
     problems: &mut Problems,
     document: &ProgramDocument,
     owners: &HashMap<PartnerId, Owner>,
-) -> HashMap<PartnerId, Vec<Validity>> {
+) -> HashMap<PartnerId, Vec<ContractSpan>> {
     let terms: HashSet<_> = document.template_terms.iter().map(|terms| terms.id).collect();
-    let mut contracts: HashMap<PartnerId, Vec<Validity>> = HashMap::new();
+    let mut contracts: HashMap<PartnerId, Vec<ContractSpan>> = HashMap::new();
     for (index, contract) in document.contracts.iter().enumerate() {
         let path = format!("contracts[{index}]");
         let is_partner = owners.get(&contract.partner).is_some_and(|owner| owner.kind == OwnerKind::Partner);
@@ -360,30 +363,45 @@ fn check_contracts(
         let spans = contracts.entry(contract.partner).or_default();
         let overlaps = spans
             .iter()
+            .map(|other| other.validity)
             .any(|other| other.end.is_none_or(|end| span.start < end) && span.end.is_none_or(|end| other.start < end));
         problems.check(!overlaps, path, format!("overlaps another contract of partner {}", contract.partner));
-        spans.push(span);
+        spans.push(ContractSpan { validity: span, terms: contract.template_terms });
     }
     contracts
 }
 
-fn check_promo_codes(problems: &mut Problems, codes: &[PromoCodeDoc], owners: &HashMap<PartnerId, Owner>) {
+/// Maps template terms ids to their index in the document (first wins; duplicates are
+/// refused anyway).
+fn index_template_terms(terms: &[TemplateTermsDoc]) -> HashMap<TermsId, usize> {
+    let mut index = HashMap::new();
+    for (position, terms) in terms.iter().enumerate() {
+        index.entry(terms.id).or_insert(position);
+    }
+    index
+}
+
+fn check_promo_codes(
+    problems: &mut Problems,
+    codes: &[PromoCodeDoc],
+    owners: &HashMap<PartnerId, Owner>,
+) -> Vec<PromoCode> {
     let mut exact_codes = HashSet::new();
+    let mut compiled = Vec::new();
     for (index, promo) in codes.iter().enumerate() {
         let path = format!("promo_codes[{index}]");
         let code_ok = !promo.code.trim().is_empty() && promo.code.len() <= 255;
         problems.check(code_ok, format!("{path}.code"), "must be 1 to 255 characters");
-        match promo.code_type {
-            PromoCodeType::Exact => problems.check(
+        if promo.code_type == PromoCodeType::Exact {
+            problems.check(
                 exact_codes.insert(promo.code.to_lowercase()),
                 format!("{path}.code"),
                 format!("code {:?} is listed twice (codes match case-insensitively)", promo.code),
-            ),
-            PromoCodeType::Regex => {
-                if let Err(error) = regex::Regex::new(&promo.code) {
-                    problems.add(format!("{path}.code"), format!("not a valid regular expression: {error}"));
-                }
-            }
+            );
+        }
+        match PromoCode::compile(promo) {
+            Ok(code) => compiled.push(code),
+            Err(error) => problems.add(format!("{path}.code"), format!("not a valid regular expression: {error}")),
         }
         let is_partner = owners.get(&promo.partner).is_some_and(|owner| owner.kind == OwnerKind::Partner);
         problems.check(is_partner, format!("{path}.partner"), format!("partner {} is not in partners", promo.partner));
@@ -391,6 +409,7 @@ fn check_promo_codes(problems: &mut Problems, codes: &[PromoCodeDoc], owners: &H
             problems.check(start < end, format!("{path}.end"), "must be after start");
         }
     }
+    compiled
 }
 
 fn check_vanity_links(
