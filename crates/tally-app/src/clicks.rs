@@ -141,36 +141,44 @@ impl ClickRow {
         )
     }
 
-    /// The row as one CSV line (RFC 4180 quoting).
-    fn csv_line(&self, with_sub_ids: bool) -> String {
-        let mut fields: Vec<String> = vec![
-            self.click_id.clone(),
-            self.time.clone(),
-            self.partner_id.to_string(),
-            self.partner_kind.to_owned(),
-            self.ad_id.map(|id| id.to_string()).unwrap_or_default(),
-            self.source.to_owned(),
-        ];
+    /// Appends the row as one CSV line to `out`.
+    fn write_csv(&self, with_sub_ids: bool, out: &mut String) {
+        let mut field = |value: &str| push_csv_field(out, value);
+        field(&self.click_id);
+        field(&self.time);
+        field(&self.partner_id.to_string());
+        field(self.partner_kind);
+        field(&self.ad_id.map(|id| id.to_string()).unwrap_or_default());
+        field(self.source);
         if with_sub_ids {
-            fields.extend(
-                [&self.sub_id1, &self.sub_id2, &self.sub_id3].map(|value| value.clone().flatten().unwrap_or_default()),
-            );
+            for sub_id in [&self.sub_id1, &self.sub_id2, &self.sub_id3] {
+                field(sub_id.as_ref().and_then(|value| value.as_deref()).unwrap_or(""));
+            }
         }
-        fields.extend([
-            self.shared_id.clone().unwrap_or_default(),
-            self.unique.to_string(),
-            self.bot.to_string(),
-            self.malformed.to_string(),
-            self.creditable.to_string(),
-            self.device.to_owned(),
-            self.os.clone(),
-            self.browser.clone(),
-        ]);
-        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-        // Writing to memory cannot fail.
-        let _ = writer.write_record(&fields);
-        String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+        field(self.shared_id.as_deref().unwrap_or(""));
+        for flag in [self.unique, self.bot, self.malformed, self.creditable] {
+            field(if flag { "true" } else { "false" });
+        }
+        field(self.device);
+        field(&self.os);
+        field(&self.browser);
+        // Every field was followed by a comma; the last one ends the line instead.
+        out.pop();
+        out.push('\n');
     }
+}
+
+/// Appends one CSV field and its separator, quoted as RFC 4180 says when it holds a
+/// comma, a quote or a line break.
+fn push_csv_field(out: &mut String, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+    out.push(',');
 }
 
 /// An export in progress: the encoded text, chunk by chunk, in (time, insertion)
@@ -256,7 +264,7 @@ impl ClickExport {
                             }
                             chunk.push_str(&serde_json::to_string(&row).unwrap_or_default());
                         }
-                        ExportFormat::Csv => chunk.push_str(&row.csv_line(self.with_sub_ids)),
+                        ExportFormat::Csv => row.write_csv(self.with_sub_ids, &mut chunk),
                     }
                 }
                 chunk
