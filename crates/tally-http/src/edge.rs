@@ -11,6 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tally_app::visits::{VisitAddress, VisitInput, VisitOutcome};
+use tally_core::ids::VisitorId;
+use tally_core::session::SessionJar;
 
 use crate::AppState;
 use crate::cookies;
@@ -70,17 +72,9 @@ async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> 
         || (state.edge.trust_proxy_headers && header_text(headers, "x-forwarded-proto") == Some("https"));
     match state.visits.visit(input).await {
         VisitOutcome::Redirect { location, visitor, sessions } => {
-            let mut response = redirect(&location);
-            set_cookie(&mut response, cookies::visitor_cookie(&visitor, secure));
-            set_cookie(&mut response, cookies::sessions_cookie(&sessions, &state.keyed, secure));
-            response
+            with_browser_cookies(redirect(&location), state, &visitor, &sessions, secure)
         }
-        VisitOutcome::Pixel { visitor, sessions } => {
-            let mut response = pixel();
-            set_cookie(&mut response, cookies::visitor_cookie(&visitor, secure));
-            set_cookie(&mut response, cookies::sessions_cookie(&sessions, &state.keyed, secure));
-            response
-        }
+        VisitOutcome::Pixel { visitor, sessions } => with_browser_cookies(pixel(), state, &visitor, &sessions, secure),
         VisitOutcome::Land { location } => redirect(&location),
         VisitOutcome::NotFound => pages::not_found(),
         VisitOutcome::Unavailable(_) => pages::unavailable(),
@@ -108,6 +102,19 @@ const PIXEL_GIF: &[u8] = &[
 fn pixel() -> Response {
     let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif")], PIXEL_GIF).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Keeps the visitor id and the click sessions in the browser.
+fn with_browser_cookies(
+    mut response: Response,
+    state: &AppState,
+    visitor: &VisitorId,
+    sessions: &SessionJar,
+    secure: bool,
+) -> Response {
+    set_cookie(&mut response, cookies::visitor_cookie(visitor, secure));
+    set_cookie(&mut response, cookies::sessions_cookie(sessions, &state.keyed, secure));
     response
 }
 
