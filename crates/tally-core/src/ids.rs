@@ -161,7 +161,7 @@ fn is_url_safe_token(text: &str, max_len: usize) -> bool {
 token_id_conversions!(ClickId, ClickId::MAX_LEN);
 
 /// A visitor: one browser or device, as named by Tally's first-party cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct VisitorId(String);
 

@@ -247,6 +247,15 @@ impl TrackingTemplate {
         self.parameters.iter().map(|(name, _)| name.as_str())
     }
 
+    /// The parameter whose whole value is `{clickid}`: where a landing page (and the
+    /// browser tag) finds the click id. `None` when the template carries none that way.
+    pub fn click_id_parameter(&self) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(_, parts)| parts.as_slice() == [TemplatePart::Token(TemplateToken::ClickId)])
+            .map(|(name, _)| name.as_str())
+    }
+
     /// Appends the template to a landing URL. The URL's own query parameters and its
     /// fragment are kept, except parameters of the same name as the template's, which
     /// the template replaces so the page never sees two click ids.
@@ -328,6 +337,14 @@ mod tests {
 
     fn host_of(link: &str) -> Result<String, LandingError> {
         parse_deep_link(link, &acme()).map(|url| url.host_str().unwrap_or("").to_owned())
+    }
+
+    #[test]
+    fn the_click_id_parameter_is_the_one_that_carries_clickid_alone() {
+        let name = |text: &str| TrackingTemplate::parse(text).unwrap().click_id_parameter().map(str::to_owned);
+        assert_eq!(name(DEFAULT_TRACKING_TEMPLATE).as_deref(), Some("irclickid"));
+        assert_eq!(name("utm_source=partners&cid={clickid}").as_deref(), Some("cid"));
+        assert_eq!(name("cid=x{clickid}&p={irpid}"), None);
     }
 
     #[test]

@@ -9,10 +9,13 @@
 
 pub mod attribution;
 pub mod click;
+pub mod conversion;
+pub mod identity;
 pub mod ids;
 pub mod landing;
 pub mod link_query;
 pub mod money;
+pub mod payout;
 pub mod program;
 pub mod session;
 pub mod user_agent;

@@ -22,7 +22,7 @@
 mod journey;
 mod rules;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use jiff::Timestamp;
 
@@ -31,6 +31,7 @@ use crate::ids::{EventTypeId, PartnerId};
 use crate::program::Program;
 
 pub use journey::{JourneyStep, Position};
+pub(crate) use rules::DEFAULT_CLICK_WINDOW;
 
 /// The conversion being attributed, as attribution needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +123,32 @@ pub enum Rule {
     ForcedPartner,
     /// The unique URL the conversion names.
     UniqueUrl,
+}
+
+impl Rule {
+    /// The stored and exported name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LastClick => "LAST_CLICK",
+            Self::FirstClick => "FIRST_CLICK",
+            Self::CreditGroup => "CREDIT_GROUP",
+            Self::PromoCodeAlways => "PROMO_CODE_ALWAYS",
+            Self::PromoCodeInvolved => "PROMO_CODE_INVOLVED",
+            Self::PromoCodeWinner => "PROMO_CODE_WINNER",
+            Self::ForcedPartner => "MEDIA_PARTNER_ID",
+            Self::UniqueUrl => "UNIQUE_URL",
+        }
+    }
+}
+
+impl TouchKind {
+    /// The stored name: `CLICK` or `IMPRESSION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Click => "CLICK",
+            Self::Impression => "IMPRESSION",
+        }
+    }
 }
 
 /// Why a conversion or a touch earns no credit, with the documented codes.

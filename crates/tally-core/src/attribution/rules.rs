@@ -5,12 +5,10 @@ use jiff::SignedDuration;
 use super::{Conversion, RefusalReason, Rule, Touch, TouchKind};
 use crate::click::OwnerKind;
 use crate::ids::PartnerId;
-use crate::program::{
-    CreditGroup, CreditPolicy, Program, PromoCreditPolicy, ReferralWindowDoc, WindowTouch, WindowUnit,
-};
+use crate::program::{CreditGroup, CreditPolicy, Program, PromoCreditPolicy, ReferralWindowDoc, WindowTouch};
 
 /// The click window used when the terms list no windows (impressions then get none).
-const DEFAULT_CLICK_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+pub(crate) const DEFAULT_CLICK_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 /// An eligible touch's owner: its credit group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +80,7 @@ fn referral_window(windows: &[ReferralWindowDoc], kind: TouchKind) -> Option<Sig
     if windows.is_empty() {
         return (touch == WindowTouch::Click).then_some(DEFAULT_CLICK_WINDOW);
     }
-    let window = windows.iter().find(|window| window.touch == touch)?;
-    let hours_per_unit = match window.unit {
-        WindowUnit::Day => 24,
-        WindowUnit::Hour => 1,
-    };
-    Some(SignedDuration::from_hours(i64::from(window.window) * hours_per_unit))
+    windows.iter().find(|window| window.touch == touch).map(ReferralWindowDoc::duration)
 }
 
 /// The winner by touches: the highest credit group present, then its credit policy.

@@ -26,7 +26,7 @@ fn partner(id: u64, group: &str, status: &str) -> serde_json::Value {
 }
 
 /// The test program; the constants above say what each owner is.
-pub(super) fn program() -> Program {
+pub(crate) fn program() -> Program {
     let settings = json!({
         "id": 1, "name": "Acme", "currency": "USD", "time_zone": "UTC", "default_landing_page": "https://acme.test/"
     });

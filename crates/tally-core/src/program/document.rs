@@ -323,6 +323,17 @@ pub struct ReferralWindowDoc {
     pub unit: WindowUnit,
 }
 
+impl ReferralWindowDoc {
+    /// The window's length.
+    pub fn duration(&self) -> jiff::SignedDuration {
+        let hours_per_unit = match self.unit {
+            WindowUnit::Day => 24,
+            WindowUnit::Hour => 1,
+        };
+        jiff::SignedDuration::from_hours(i64::from(self.window) * hours_per_unit)
+    }
+}
+
 /// A payout: a rate of the sale amount (percent) or a fixed amount; exactly one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,8 @@ use url::Url;
 use regex::Regex;
 
 use super::document::{
-    CreditGroup, EventPayoutDoc, ProgramDocument, PromoCodeDoc, PromoCodeType, PromoCreditPolicy, UniqueUrlState,
+    CreditGroup, EventPayoutDoc, EventTypeDoc, ProgramDocument, PromoCodeDoc, PromoCodeType, PromoCreditPolicy,
+    UniqueUrlState,
 };
 use crate::click::OwnerKind;
 use crate::ids::{AdId, EventTypeId, PartnerId, ProgramId, TermsId};
@@ -213,6 +214,32 @@ impl Program {
         &self.tracking_domains
     }
 
+    /// The program's currency.
+    pub fn currency(&self) -> crate::money::Currency {
+        self.document.program.currency
+    }
+
+    /// An event type by its numeric id (`ActionTrackerId` / `EventTypeId`).
+    pub fn event_type(&self, id: EventTypeId) -> Option<&EventTypeDoc> {
+        self.document.event_types.iter().find(|event_type| event_type.id == id)
+    }
+
+    /// An event type by its code (`EventTypeCode`), ignoring case.
+    pub fn event_type_by_code(&self, code: &str) -> Option<&EventTypeDoc> {
+        self.document.event_types.iter().find(|event_type| event_type.code.eq_ignore_ascii_case(code))
+    }
+
+    /// The partner whose unique URL this is, matched like the edge matches visits
+    /// (host and path, ignoring case and a trailing slash); only a URL in use counts.
+    pub fn unique_url_partner(&self, url: &Url) -> Option<PartnerId> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let key = path_key(url.path());
+        self.unique_urls
+            .iter()
+            .find(|unique| unique.host == host && unique.path_key == key && unique.state == UniqueUrlState::Inuse)
+            .and_then(|unique| unique.owner)
+    }
+
     /// A partner or media source by id.
     pub fn owner(&self, id: PartnerId) -> Option<&Owner> {
         self.owners.get(&id)
@@ -246,6 +273,22 @@ impl Program {
                         .is_some_and(|spans| spans.iter().any(|span| span.validity.covers(at)))
             }
         }
+    }
+
+    /// How far back a touch can still earn credit: the longest referral window of any
+    /// terms, and at least the default click window. Touches older than this are never
+    /// read for a conversion.
+    pub fn lookback(&self) -> SignedDuration {
+        let longest = self
+            .document
+            .template_terms
+            .iter()
+            .flat_map(|terms| &terms.event_payouts)
+            .flat_map(|payout| &payout.referral_windows)
+            .map(|window| window.duration())
+            .max()
+            .unwrap_or_default();
+        longest.max(crate::attribution::DEFAULT_CLICK_WINDOW)
     }
 
     /// The terms of the template the partner's contract in force at `at` binds it to,
