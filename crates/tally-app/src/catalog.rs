@@ -66,6 +66,11 @@ impl Catalog {
         self.programs.get(&id)
     }
 
+    /// Every program, in no particular order.
+    pub fn programs(&self) -> impl Iterator<Item = &ProgramEntry> {
+        self.programs.values()
+    }
+
     /// What a request's host and path lead to, if anything.
     pub fn route(&self, host: &str, path: &str) -> Option<HostRoute> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();

@@ -14,6 +14,9 @@ use jiff::Timestamp;
 use tally_core::click::{Click, DeviceType, OwnerKind, TouchSource};
 use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
+pub mod conversions;
+pub use conversions::*;
+
 use crate::ports::{
     AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, SettingRecord, Store, StoreError,
     StoredProgram, UserRecord,
@@ -46,7 +49,12 @@ macro_rules! store_conformance_tests {
             a_large_batch_is_stored_whole,
             click_batches_load_exactly_once_per_log,
             everything_can_be_listed_for_a_copy,
-            imported_programs_and_clicks_keep_revisions_and_order
+            imported_programs_and_clicks_keep_revisions_and_order,
+            conversions_round_trip_and_orders_are_unique,
+            clicks_are_found_by_click_id_and_visitor,
+            identity_links_are_kept_once_per_pair,
+            idempotency_keeps_the_first_answer,
+            conversions_are_listed_and_imported_for_a_copy
         );
     };
     (@each $make_store:path; $($name:ident),*) => {
@@ -65,7 +73,7 @@ macro_rules! store_conformance_tests {
     };
 }
 
-fn at(seconds: i64) -> Timestamp {
+pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_767_225_600 + seconds).expect("valid test time")
 }
 
@@ -98,7 +106,7 @@ pub fn sample_click(n: u64, time: Timestamp) -> Click {
     }
 }
 
-fn account(sid: &str) -> AccountRecord {
+pub(crate) fn account(sid: &str) -> AccountRecord {
     AccountRecord { account_sid: sid.into(), name: "Acme".into(), auth_token_hash: "hash".into(), created_at: at(0) }
 }
 
@@ -181,7 +189,7 @@ pub async fn programs_belong_to_one_account(store: Arc<dyn Store>) {
     assert_eq!(store.program(ProgramId(5)).await.unwrap().map(|p| p.document), Some("{}".into()));
 }
 
-fn batch(first_seq: u64, clicks: Vec<Click>) -> ClickBatch {
+pub(crate) fn batch(first_seq: u64, clicks: Vec<Click>) -> ClickBatch {
     ClickBatch { log_id: "node-a".into(), first_seq, clicks }
 }
 

@@ -8,6 +8,8 @@ use crate::ports::{Store, StoreError, StoredProgram};
 
 /// Clicks copied per page.
 pub const CLICK_PAGE: u32 = 5_000;
+/// Submissions or actions copied per page.
+const CONVERSION_PAGE: u32 = 1_000;
 
 /// Why a copy failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,14 @@ pub struct CopyReport {
     pub clicks: u64,
     /// Click log checkpoints copied.
     pub checkpoints: u64,
+    /// Conversion submissions copied.
+    pub submissions: u64,
+    /// Actions copied.
+    pub actions: u64,
+    /// Identity links copied.
+    pub identity_links: u64,
+    /// Idempotency records copied.
+    pub idempotency_records: u64,
     /// SHA-256 (hex) over every copied record, equal on both stores.
     pub checksum: String,
 }
@@ -101,12 +111,34 @@ pub async fn copy_store(
     for (log_id, seq) in from.click_checkpoints().await? {
         to.import_click_checkpoint(&log_id, seq).await?;
     }
+    copy_conversions(from, to).await?;
     let source = summarize(from).await?;
     let target = summarize(to).await?;
     if source != target {
         return Err(CopyError::Mismatch(format!("source {source:?}, target {target:?}")));
     }
     Ok(source)
+}
+
+/// Copies submissions and actions page by page, then identity links and idempotency records.
+async fn copy_conversions(from: &dyn Store, to: &dyn Store) -> Result<(), CopyError> {
+    let mut after = String::new();
+    loop {
+        let submissions = from.submissions_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = submissions.last() else { break };
+        after = last.submission_id.clone();
+        to.import_conversions(&submissions, &[]).await?;
+    }
+    let mut after = String::new();
+    loop {
+        let actions = from.actions_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = actions.last() else { break };
+        after = last.action_id.clone();
+        to.import_conversions(&[], &actions).await?;
+    }
+    to.link_identities(&from.all_identity_links().await?).await?;
+    to.import_idempotency_records(&from.idempotency_records().await?).await?;
+    Ok(())
 }
 
 /// Counts and hashes everything a store holds, in a canonical order and encoding.
@@ -158,6 +190,17 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
         }
     }
     hash.number(clicks as i64);
+    let (submissions, actions) = hash_conversions(store, &mut hash).await?;
+    let identity_links = store.all_identity_links().await?;
+    hash.section("identity links", identity_links.len());
+    for link in &identity_links {
+        hash.debug(link);
+    }
+    let idempotency_records = store.idempotency_records().await?;
+    hash.section("idempotency", idempotency_records.len());
+    for record in &idempotency_records {
+        hash.debug(record);
+    }
     Ok(CopyReport {
         settings: settings.len() as u64,
         accounts: accounts.len() as u64,
@@ -166,8 +209,37 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
         programs: programs.len() as u64,
         clicks,
         checkpoints: checkpoints.len() as u64,
+        submissions,
+        actions,
+        identity_links: identity_links.len() as u64,
+        idempotency_records: idempotency_records.len() as u64,
         checksum: hash.finish(),
     })
+}
+
+/// Hashes every submission and action; returns their counts.
+async fn hash_conversions(store: &dyn Store, hash: &mut Hasher) -> Result<(u64, u64), CopyError> {
+    let (mut submissions, mut actions) = (0u64, 0u64);
+    hash.section("submissions", 0);
+    let mut after = String::new();
+    loop {
+        let page = store.submissions_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.submission_id.clone();
+        submissions += page.len() as u64;
+        page.iter().for_each(|record| hash.debug(record));
+    }
+    hash.section("actions", 0);
+    let mut after = String::new();
+    loop {
+        let page = store.actions_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.action_id.clone();
+        actions += page.len() as u64;
+        page.iter().for_each(|record| hash.debug(record));
+    }
+    hash.number(submissions as i64).number(actions as i64);
+    Ok((submissions, actions))
 }
 
 /// Feeds fields to SHA-256, each length-prefixed so that no two records encode alike.
@@ -211,6 +283,12 @@ impl Hasher {
         let json = serde_json::to_string(click).map_err(|error| CopyError::Mismatch(error.to_string()))?;
         self.text(&json);
         Ok(())
+    }
+
+    /// A record as its `Debug` form: every field, in declaration order, with exact
+    /// decimals and instants, identical for equal records from either backend.
+    fn debug(&mut self, record: &impl std::fmt::Debug) {
+        self.text(&format!("{record:?}"));
     }
 
     fn finish(self) -> String {

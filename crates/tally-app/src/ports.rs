@@ -5,8 +5,10 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tally_core::click::Click;
-use tally_core::ids::{PartnerId, ProgramId};
+use rust_decimal::Decimal;
+use tally_core::click::{Click, OwnerKind};
+use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
+use tally_core::money::Currency;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +174,132 @@ impl ClickBatch {
     }
 }
 
+/// One conversion submission as received (the compatible API's `APISubmissions`),
+/// kept whether it made an action or was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionRecord {
+    /// Opaque, unguessable id.
+    pub submission_id: String,
+    /// The account that sent it.
+    pub account_sid: String,
+    /// The program it named, when it named a valid one.
+    pub program: Option<ProgramId>,
+    /// `Conversion`, `Modification` or `Reversal`.
+    pub kind: String,
+    /// How it came in: `s2s`, `api` or `tag`.
+    pub channel: String,
+    /// `Queued`, `In Progress` or `Complete`.
+    pub status: String,
+    /// The raw body, exactly as received.
+    pub payload: String,
+    /// The body's media type.
+    pub content_type: String,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// The refusal code, when refused.
+    pub error_type: Option<String>,
+    /// The refusal in words, when refused.
+    pub error_reason: Option<String>,
+    /// The action it made.
+    pub action_id: Option<String>,
+    /// The order id it named, for finding refused conversions.
+    pub order_id: Option<String>,
+    /// The event type it named, when valid.
+    pub event_type: Option<EventTypeId>,
+    /// JSON detail of the decision (the journey considered), when attribution refused it.
+    pub detail: Option<String>,
+}
+
+/// An action: a conversion credited to a partner or another media source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRecord {
+    /// Opaque, unguessable id.
+    pub action_id: String,
+    /// The program.
+    pub program: ProgramId,
+    /// The event type.
+    pub event_type: EventTypeId,
+    /// The brand's order id, unique per event type.
+    pub order_id: String,
+    /// When the event happened.
+    pub event_at: Timestamp,
+    /// When Tally created the action.
+    pub created_at: Timestamp,
+    /// `PENDING`, `APPROVED` or `REVERSED`.
+    pub state: String,
+    /// Who took the credit.
+    pub owner: PartnerId,
+    /// A partner (paid) or a media source (paid nothing).
+    pub owner_kind: OwnerKind,
+    /// What decided (`LAST_CLICK`, `PROMO_CODE_ALWAYS`, …).
+    pub rule: String,
+    /// The ad of the credited touch.
+    pub ad: Option<AdId>,
+    /// The click id of the credited touch.
+    pub click_id: Option<String>,
+    /// When the credited touch happened.
+    pub referring_at: Option<Timestamp>,
+    /// `CLICK`, `IMPRESSION`, or the key that decided (`PROMO_CODE`, `MEDIA_PARTNER`, `UNIQUE_URL`).
+    pub referring_type: String,
+    /// The currency of the amounts.
+    pub currency: Currency,
+    /// The sale amount, rounded per line.
+    pub sale_amount: Decimal,
+    /// The payout, rounded per line.
+    pub payout: Decimal,
+    /// The order's promo code.
+    pub promo_code: Option<String>,
+    /// The brand's customer id.
+    pub customer_id: Option<String>,
+    /// Keyed HMAC of the customer's email hash.
+    pub customer_email_hmac: Option<String>,
+    /// `New`, `Existing` or the brand's own value.
+    pub customer_status: Option<String>,
+    /// The shared id.
+    pub shared_id: Option<String>,
+    /// Sub ids (shown to the partner only).
+    pub sub_ids: [Option<String>; 3],
+    /// The submission that made it.
+    pub submission_id: String,
+    /// A test action.
+    pub test: bool,
+    /// JSON detail: items with their payouts, the journey, order fields.
+    pub detail: String,
+}
+
+/// Two identifiers seen together (a visitor and a customer, say): linked ids form one
+/// identity (SPEC §5). Stored once per direction, so a lookup is one index probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityLinkRecord {
+    /// The program.
+    pub program: ProgramId,
+    /// One identifier, e.g. `customer:C-17`.
+    pub key: String,
+    /// The other.
+    pub other: String,
+    /// What joined them: `identify`, `conversion`, `page_load`.
+    pub source: String,
+    /// When they were first seen together.
+    pub at: Timestamp,
+}
+
+/// The first answer given to a request with an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The account whose key it is.
+    pub account_sid: String,
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 of the request (method, path, body), to refuse a key reused for another request.
+    pub fingerprint: String,
+    /// The answer's HTTP status.
+    pub status: u16,
+    /// The answer's body.
+    pub response: String,
+    /// When the first answer was given.
+    pub created_at: Timestamp,
+}
+
 /// The click log could not make a click durable; the click must not be answered.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClickLogError {
@@ -285,6 +413,46 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a program's clicks.
     async fn count_clicks(&self, program: ProgramId) -> StoreResult<i64>;
 
+    /// Reads the clicks of a click id (a journey id: repeat clicks in one click session
+    /// share it), in time order.
+    async fn clicks_by_click_id(&self, program: ProgramId, click_id: &str) -> StoreResult<Vec<Click>>;
+    /// Reads the clicks of these visitors in `[since, until)`, in time order, at most `limit`.
+    async fn clicks_of_visitors(
+        &self,
+        program: ProgramId,
+        visitors: &[VisitorId],
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Click>>;
+
+    /// Records links between identifiers; links already known are kept as they are.
+    async fn link_identities(&self, links: &[IdentityLinkRecord]) -> StoreResult<()>;
+    /// The links of these identifiers.
+    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>>;
+
+    /// Stores a submission and, when it made one, its action, in one transaction. An
+    /// action whose (program, event type, order id) is taken is a conflict, and then
+    /// nothing is written.
+    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()>;
+    /// Finds a submission of an account.
+    async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
+    /// Finds an action.
+    async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>>;
+    /// Finds the action of an order.
+    async fn action_by_order(
+        &self,
+        program: ProgramId,
+        event_type: EventTypeId,
+        order_id: &str,
+    ) -> StoreResult<Option<ActionRecord>>;
+
+    /// The first answer given under an idempotency key.
+    async fn idempotent_answer(&self, account_sid: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+    /// Keeps the first answer given under an idempotency key; when another request
+    /// stored one first, that one is kept and returned.
+    async fn save_idempotent_answer(&self, record: &IdempotencyRecord) -> StoreResult<IdempotencyRecord>;
+
     // Whole-store listing and import, for `tally store copy`.
 
     /// Lists every setting, by key.
@@ -308,6 +476,18 @@ pub trait Store: Send + Sync + 'static {
     async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()>;
     /// Sets a click log's checkpoint, creating or replacing it.
     async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()>;
+    /// Reads up to `limit` submissions with ids after `after` (empty to start), by id.
+    async fn submissions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<SubmissionRecord>>;
+    /// Reads up to `limit` actions with ids after `after` (empty to start), by id.
+    async fn actions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionRecord>>;
+    /// Lists every identity link, by (program, key, other).
+    async fn all_identity_links(&self) -> StoreResult<Vec<IdentityLinkRecord>>;
+    /// Lists every idempotency record, by (account, key).
+    async fn idempotency_records(&self) -> StoreResult<Vec<IdempotencyRecord>>;
+    /// Writes submissions and actions exactly as given, in one transaction.
+    async fn import_conversions(&self, submissions: &[SubmissionRecord], actions: &[ActionRecord]) -> StoreResult<()>;
+    /// Writes idempotency records exactly as given.
+    async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()>;
 }
 
 /// The current time. Use cases read it through this port so tests can set it.

@@ -83,6 +83,12 @@ impl Keyed {
         hex(&self.mac("ip", address.to_string().as_bytes())[..16])
     }
 
+    /// The keyed hash of a customer's email digest (a lower-case SHA-1 or SHA-256 hex
+    /// string), hex, 256 bits: the only form in which Tally keeps an email.
+    pub fn email_hmac(&self, digest: &str) -> String {
+        hex(&self.mac("email", digest.to_ascii_lowercase().as_bytes()))
+    }
+
     /// A cookie signature, 128 bits as base62.
     pub fn sign(&self, value: &str) -> String {
         let digest = self.mac("cookie", value.as_bytes());

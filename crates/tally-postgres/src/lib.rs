@@ -7,9 +7,12 @@
 //! writing at the same time load each click exactly once and never lose a program
 //! revision; a batch of clicks is a single `INSERT … SELECT FROM unnest(…)`. Rows map
 //! to records exactly as in `tally-sqlite`: ids and microsecond times are `BIGINT`.
+//! Money is `BIGINT` minor units of the action's currency, and an order id is unique per
+//! event type by a unique index, so nodes racing with one order cannot both credit it.
 //! Connections come from a `deadpool-postgres` pool without TLS.
 
 mod connect;
+mod conversions;
 mod migrate;
 mod rows;
 mod store;

@@ -4,20 +4,27 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome,
-    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
+    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, IdempotencyRecord,
+    IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick,
+    StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
-use tally_core::ids::{PartnerId, ProgramId};
+use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::connect::{ConnectError, classify, pool};
+use crate::conversions::{
+    ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, LinkArrays, SUBMISSION_COLUMNS, action_row, idempotency_row,
+    identity_row, insert_idempotency, insert_links_sql, submission_row,
+};
 use crate::migrate::migrate;
 use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
 };
-use crate::write::{load_batch, save_program, store_error};
+use crate::write::{
+    import_conversions, import_idempotency_records, load_batch, record_conversion, save_program, store_error,
+};
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -265,6 +272,103 @@ impl Store for PostgresStore {
         column(&self.query_one("SELECT count(*) FROM click WHERE program_id = $1", &[&id_to_sql(program.0)]).await?, 0)
     }
 
+    async fn clicks_by_click_id(&self, program: ProgramId, click_id: &str) -> StoreResult<Vec<Click>> {
+        let sql = format!(
+            "SELECT {CLICK_COLUMNS} FROM click WHERE program_id = $1 AND click_id = $2 ORDER BY created_at, click_seq"
+        );
+        let rows = self.query(&sql, &[&id_to_sql(program.0), &click_id]).await?;
+        rows.iter().map(|row| Ok(stored_click(row)?.click)).collect()
+    }
+
+    async fn clicks_of_visitors(
+        &self,
+        program: ProgramId,
+        visitors: &[VisitorId],
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Click>> {
+        if visitors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {CLICK_COLUMNS} FROM click
+             WHERE program_id = $1 AND visitor_id = ANY($2) AND created_at >= $3 AND created_at < $4
+             ORDER BY created_at, click_seq LIMIT $5"
+        );
+        let visitors: Vec<&str> = visitors.iter().map(VisitorId::as_str).collect();
+        let params: [&(dyn ToSql + Sync); 5] =
+            [&id_to_sql(program.0), &visitors, &micros(since), &micros(until), &i64::from(limit)];
+        self.query(&sql, &params).await?.iter().map(|row| Ok(stored_click(row)?.click)).collect()
+    }
+
+    async fn link_identities(&self, links: &[IdentityLinkRecord]) -> StoreResult<()> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let arrays = LinkArrays::new(links);
+        self.execute(&insert_links_sql(), &arrays.params()).await.map(drop)
+    }
+
+    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identity_link WHERE program_id = $1 AND key = ANY($2) ORDER BY key, other"
+        );
+        self.query(&sql, &[&id_to_sql(program.0), &keys]).await?.iter().map(identity_row).collect()
+    }
+
+    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()> {
+        record_conversion(&mut self.client().await?, submission, action).await
+    }
+
+    async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {
+        let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id = $1 AND account_sid = $2");
+        self.query_opt(&sql, &[&submission_id, &account_sid]).await?.as_ref().map(submission_row).transpose()
+    }
+
+    async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id = $1");
+        self.query_opt(&sql, &[&action_id]).await?.as_ref().map(action_row).transpose()
+    }
+
+    async fn action_by_order(
+        &self,
+        program: ProgramId,
+        event_type: EventTypeId,
+        order_id: &str,
+    ) -> StoreResult<Option<ActionRecord>> {
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM action WHERE program_id = $1 AND event_type_id = $2 AND order_id = $3"
+        );
+        let params: [&(dyn ToSql + Sync); 3] = [&id_to_sql(program.0), &id_to_sql(event_type.0), &order_id];
+        self.query_opt(&sql, &params).await?.as_ref().map(action_row).transpose()
+    }
+
+    async fn idempotent_answer(&self, account_sid: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let sql = format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency WHERE account_sid = $1 AND key = $2");
+        self.query_opt(&sql, &[&account_sid, &key]).await?.as_ref().map(idempotency_row).transpose()
+    }
+
+    async fn save_idempotent_answer(&self, record: &IdempotencyRecord) -> StoreResult<IdempotencyRecord> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(store_error)?;
+        if insert_idempotency(&transaction, record).await? {
+            transaction.commit().await.map_err(store_error)?;
+            return Ok(record.clone());
+        }
+        // Another request stored one first. The insert waited for it to commit, and
+        // under READ COMMITTED this next statement sees it.
+        let sql = format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency WHERE account_sid = $1 AND key = $2");
+        let statement = transaction.prepare_cached(&sql).await.map_err(store_error)?;
+        let row = transaction.query_one(&statement, &[&record.account_sid, &record.key]).await.map_err(store_error)?;
+        let stored = idempotency_row(&row)?;
+        transaction.commit().await.map_err(store_error)?;
+        Ok(stored)
+    }
+
     async fn settings(&self) -> StoreResult<Vec<SettingRecord>> {
         let rows = self.query("SELECT key, value, created_at FROM setting ORDER BY key", &[]).await?;
         rows.iter()
@@ -336,5 +440,35 @@ impl Store for PostgresStore {
         )
         .await
         .map(drop)
+    }
+
+    async fn submissions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<SubmissionRecord>> {
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id > $1 ORDER BY submission_id LIMIT $2"
+        );
+        self.query(&sql, &[&after, &i64::from(limit)]).await?.iter().map(submission_row).collect()
+    }
+
+    async fn actions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionRecord>> {
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id > $1 ORDER BY action_id LIMIT $2");
+        self.query(&sql, &[&after, &i64::from(limit)]).await?.iter().map(action_row).collect()
+    }
+
+    async fn all_identity_links(&self) -> StoreResult<Vec<IdentityLinkRecord>> {
+        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identity_link ORDER BY program_id, key, other");
+        self.query(&sql, &[]).await?.iter().map(identity_row).collect()
+    }
+
+    async fn idempotency_records(&self) -> StoreResult<Vec<IdempotencyRecord>> {
+        let sql = format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency ORDER BY account_sid, key");
+        self.query(&sql, &[]).await?.iter().map(idempotency_row).collect()
+    }
+
+    async fn import_conversions(&self, submissions: &[SubmissionRecord], actions: &[ActionRecord]) -> StoreResult<()> {
+        import_conversions(&mut self.client().await?, submissions, actions).await
+    }
+
+    async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()> {
+        import_idempotency_records(&mut self.client().await?, records).await
     }
 }

@@ -3,10 +3,13 @@
 
 use deadpool_postgres::Object;
 use jiff::Timestamp;
-use tally_app::ports::{ClickBatch, SaveOutcome, StoreError, StoreResult};
+use tally_app::ports::{
+    ActionRecord, ClickBatch, IdempotencyRecord, SaveOutcome, StoreError, StoreResult, SubmissionRecord,
+};
 use tokio_postgres::error::SqlState;
 
 use crate::connect::describe;
+use crate::conversions::{insert_action, insert_idempotency, insert_submission};
 use crate::rows::{ClickArrays, column, insert_clicks_sql, micros};
 
 /// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
@@ -101,4 +104,46 @@ pub(crate) async fn save_program(
     };
     transaction.commit().await.map_err(store_error)?;
     Ok(outcome)
+}
+
+/// Stores a submission and its action in one transaction. The action goes first: when
+/// its order id is taken, the unique index refuses it, the transaction is dropped (so
+/// rolled back) and the submission is not written either.
+pub(crate) async fn record_conversion(
+    client: &mut Object,
+    submission: &SubmissionRecord,
+    action: Option<&ActionRecord>,
+) -> StoreResult<()> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    if let Some(action) = action {
+        insert_action(&transaction, action).await?;
+    }
+    insert_submission(&transaction, submission).await?;
+    transaction.commit().await.map_err(store_error)
+}
+
+/// Writes submissions and actions exactly as given, in one transaction.
+pub(crate) async fn import_conversions(
+    client: &mut Object,
+    submissions: &[SubmissionRecord],
+    actions: &[ActionRecord],
+) -> StoreResult<()> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    for submission in submissions {
+        insert_submission(&transaction, submission).await?;
+    }
+    for action in actions {
+        insert_action(&transaction, action).await?;
+    }
+    transaction.commit().await.map_err(store_error)
+}
+
+/// Writes idempotency records in one transaction; a key already stored keeps its
+/// record, as in tally-sqlite.
+pub(crate) async fn import_idempotency_records(client: &mut Object, records: &[IdempotencyRecord]) -> StoreResult<()> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    for record in records {
+        insert_idempotency(&transaction, record).await?;
+    }
+    transaction.commit().await.map_err(store_error)
 }

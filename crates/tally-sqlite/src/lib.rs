@@ -7,6 +7,7 @@
 //! which WAL mode lets run beside the writer.
 
 mod connection;
+mod conversions;
 mod handle;
 mod migrate;
 mod records;

@@ -4,11 +4,17 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ProgramsFingerprint, SaveOutcome,
-    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, UserRecord,
+    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, IdempotencyRecord,
+    IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick,
+    StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
-use tally_core::ids::ProgramId;
+use tally_core::ids::{EventTypeId, ProgramId, VisitorId};
+
+use crate::conversions::{
+    self, ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, SUBMISSION_COLUMNS, action_row, idempotency_row,
+    identity_row, submission_row,
+};
 
 use crate::handle::SqliteStore;
 use crate::records::{
@@ -285,6 +291,96 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn clicks_by_click_id(&self, program: ProgramId, click_id: &str) -> StoreResult<Vec<Click>> {
+        let click_id = click_id.to_owned();
+        self.read(move |connection| conversions::clicks_by_click_id(connection, program, &click_id)).await
+    }
+
+    async fn clicks_of_visitors(
+        &self,
+        program: ProgramId,
+        visitors: &[VisitorId],
+        since: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Click>> {
+        let visitors = visitors.to_vec();
+        let range = (micros(since), micros(until));
+        self.read(move |connection| conversions::clicks_of_visitors(connection, program, &visitors, range, limit)).await
+    }
+
+    async fn link_identities(&self, links: &[IdentityLinkRecord]) -> StoreResult<()> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let links = links.to_vec();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            conversions::link_identities(&transaction, &links)?;
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>> {
+        let keys = keys.to_vec();
+        self.read(move |connection| conversions::identity_links(connection, program, &keys)).await
+    }
+
+    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()> {
+        let (submission, action) = (submission.clone(), action.cloned());
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            conversions::record_conversion(&transaction, &submission, action.as_ref())?;
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {
+        let (account_sid, submission_id) = (account_sid.to_owned(), submission_id.to_owned());
+        self.read(move |connection| {
+            let sql =
+                format!("SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id = ?1 AND account_sid = ?2");
+            connection.query_row(&sql, params![submission_id, account_sid], submission_row).optional()
+        })
+        .await
+    }
+
+    async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {
+        let action_id = action_id.to_owned();
+        self.read(move |connection| {
+            let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id = ?1");
+            connection.query_row(&sql, [action_id], action_row).optional()
+        })
+        .await
+    }
+
+    async fn action_by_order(
+        &self,
+        program: ProgramId,
+        event_type: EventTypeId,
+        order_id: &str,
+    ) -> StoreResult<Option<ActionRecord>> {
+        let order_id = order_id.to_owned();
+        self.read(move |connection| conversions::action_by_order(connection, program, event_type, &order_id)).await
+    }
+
+    async fn idempotent_answer(&self, account_sid: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let (account_sid, key) = (account_sid.to_owned(), key.to_owned());
+        self.read(move |connection| conversions::idempotent_answer(connection, &account_sid, &key)).await
+    }
+
+    async fn save_idempotent_answer(&self, record: &IdempotencyRecord) -> StoreResult<IdempotencyRecord> {
+        let record = record.clone();
+        self.write(move |connection| {
+            conversions::insert_idempotency(connection, &record)?;
+            conversions::idempotent_answer(connection, &record.account_sid, &record.key)?
+                .ok_or(rusqlite::Error::QueryReturnedNoRows)
+        })
+        .await
+    }
+
     async fn settings(&self) -> StoreResult<Vec<SettingRecord>> {
         self.read(|connection| {
             all(connection, "SELECT key, value, created_at FROM setting ORDER BY key", |row| {
@@ -375,6 +471,76 @@ impl Store for SqliteStore {
                 params![log_id, seq as i64, micros(Timestamp::now())],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn submissions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<SubmissionRecord>> {
+        let after = after.to_owned();
+        self.read(move |connection| {
+            let sql = format!(
+                "SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id > ?1 ORDER BY submission_id LIMIT ?2"
+            );
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(params![after, limit], submission_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn actions_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionRecord>> {
+        let after = after.to_owned();
+        self.read(move |connection| {
+            let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id > ?1 ORDER BY action_id LIMIT ?2");
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(params![after, limit], action_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn all_identity_links(&self) -> StoreResult<Vec<IdentityLinkRecord>> {
+        self.read(|connection| {
+            let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identity_link ORDER BY program_id, key, other");
+            all(connection, &sql, identity_row)
+        })
+        .await
+    }
+
+    async fn idempotency_records(&self) -> StoreResult<Vec<IdempotencyRecord>> {
+        self.read(|connection| {
+            all(
+                connection,
+                &format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency ORDER BY account_sid, key"),
+                idempotency_row,
+            )
+        })
+        .await
+    }
+
+    async fn import_conversions(&self, submissions: &[SubmissionRecord], actions: &[ActionRecord]) -> StoreResult<()> {
+        let (submissions, actions) = (submissions.to_vec(), actions.to_vec());
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            for submission in &submissions {
+                conversions::insert_submission(&transaction, submission)?;
+            }
+            for action in &actions {
+                conversions::insert_action(&transaction, action)?;
+            }
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()> {
+        let records = records.to_vec();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            for record in &records {
+                conversions::insert_idempotency(&transaction, record)?;
+            }
+            transaction.commit()
         })
         .await
     }

@@ -1,0 +1,202 @@
+//! Conformance tests of conversions, actions, identity links and idempotency records.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use tally_core::click::OwnerKind;
+use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
+
+use super::{account, at, batch, sample_click};
+use crate::ports::{ActionRecord, IdempotencyRecord, IdentityLinkRecord, Store, StoreError, SubmissionRecord};
+
+/// A refused submission with every optional field set.
+pub fn sample_submission(id: &str) -> SubmissionRecord {
+    SubmissionRecord {
+        submission_id: id.into(),
+        account_sid: "TA1".into(),
+        program: Some(ProgramId(1)),
+        kind: "Conversion".into(),
+        channel: "s2s".into(),
+        status: "Complete".into(),
+        payload: "CampaignId=1&OrderId=O%201 é".into(),
+        content_type: "application/x-www-form-urlencoded".into(),
+        received_at: at(100),
+        error_type: Some("UNCLAIMED".into()),
+        error_reason: Some("only non-preferred sources took part".into()),
+        action_id: None,
+        order_id: Some("O-1".into()),
+        event_type: Some(EventTypeId(1)),
+        detail: Some(r#"{"journey":[]}"#.into()),
+    }
+}
+
+/// An action with every optional field set.
+pub fn sample_action(id: &str, order_id: &str, submission_id: &str) -> ActionRecord {
+    ActionRecord {
+        action_id: id.into(),
+        program: ProgramId(1),
+        event_type: EventTypeId(1),
+        order_id: order_id.into(),
+        event_at: at(90),
+        created_at: at(100),
+        state: "PENDING".into(),
+        owner: PartnerId(10),
+        owner_kind: OwnerKind::Partner,
+        rule: "LAST_CLICK".into(),
+        ad: Some(AdId(7)),
+        click_id: Some("clk".into()),
+        referring_at: Some(at(10)),
+        referring_type: "CLICK".into(),
+        currency: "JPY".parse().unwrap(),
+        sale_amount: Decimal::new(12_345, 0),
+        payout: Decimal::new(-1_234, 0),
+        promo_code: Some("SAVE10".into()),
+        customer_id: Some("C-1".into()),
+        customer_email_hmac: Some("e".repeat(64)),
+        customer_status: Some("New".into()),
+        shared_id: Some("shared".into()),
+        sub_ids: [Some("a".into()), None, Some("c".into())],
+        submission_id: submission_id.into(),
+        test: false,
+        detail: r#"{"items":[]}"#.into(),
+    }
+}
+
+fn usd_action(id: &str, order_id: &str, submission_id: &str) -> ActionRecord {
+    ActionRecord {
+        currency: "USD".parse().unwrap(),
+        sale_amount: Decimal::new(10_050, 2),
+        payout: Decimal::new(1_005, 2),
+        owner_kind: OwnerKind::MediaSource,
+        ad: None,
+        click_id: None,
+        referring_at: None,
+        test: true,
+        ..sample_action(id, order_id, submission_id)
+    }
+}
+
+fn accepted(id: &str, action_id: &str) -> SubmissionRecord {
+    SubmissionRecord {
+        action_id: Some(action_id.into()),
+        error_type: None,
+        error_reason: None,
+        detail: None,
+        ..sample_submission(id)
+    }
+}
+
+/// A submission and its action are stored together and read back whole; a second
+/// action for the same order and event type is a conflict that writes nothing.
+pub async fn conversions_round_trip_and_orders_are_unique(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let refused = sample_submission("s1");
+    store.record_conversion(&refused, None).await.unwrap();
+    assert_eq!(store.submission("TA1", "s1").await.unwrap(), Some(refused));
+    assert_eq!(store.submission("OTHER", "s1").await.unwrap(), None);
+
+    let action = sample_action("a1", "O-1", "s2");
+    store.record_conversion(&accepted("s2", "a1"), Some(&action)).await.unwrap();
+    assert_eq!(store.submission("TA1", "s2").await.unwrap(), Some(accepted("s2", "a1")));
+    assert_eq!(store.action("a1").await.unwrap(), Some(action.clone()));
+    assert_eq!(store.action_by_order(ProgramId(1), EventTypeId(1), "O-1").await.unwrap(), Some(action));
+    assert_eq!(store.action_by_order(ProgramId(1), EventTypeId(2), "O-1").await.unwrap(), None);
+
+    let duplicate = sample_action("a2", "O-1", "s3");
+    let outcome = store.record_conversion(&accepted("s3", "a2"), Some(&duplicate)).await;
+    assert!(matches!(outcome, Err(StoreError::Conflict(_))), "{outcome:?}");
+    assert_eq!(store.submission("TA1", "s3").await.unwrap(), None, "a refused transaction writes nothing");
+    assert_eq!(store.action("a2").await.unwrap(), None);
+
+    let other_event = ActionRecord { event_type: EventTypeId(2), ..usd_action("a3", "O-1", "s4") };
+    store.record_conversion(&accepted("s4", "a3"), Some(&other_event)).await.unwrap();
+    assert_eq!(store.action("a3").await.unwrap(), Some(other_event));
+}
+
+/// Clicks are found by click id and by visitor, within the time range.
+pub async fn clicks_are_found_by_click_id_and_visitor(store: Arc<dyn Store>) {
+    let mut clicks: Vec<_> = (0..6).map(|n| sample_click(n, at(n as i64 * 10))).collect();
+    let shared_visitor = VisitorId::generate(77);
+    for click in &mut clicks[..4] {
+        click.visitor = shared_visitor.clone();
+    }
+    clicks[3].click_id = clicks[2].click_id.clone();
+    clicks[5].program = ProgramId(2);
+    store.append_clicks(batch(1, clicks.clone())).await.unwrap();
+
+    let journey = store.clicks_by_click_id(ProgramId(1), clicks[2].click_id.as_str()).await.unwrap();
+    assert_eq!(journey, clicks[2..4]);
+    assert!(store.clicks_by_click_id(ProgramId(2), clicks[2].click_id.as_str()).await.unwrap().is_empty());
+    assert!(store.clicks_by_click_id(ProgramId(1), "unknown").await.unwrap().is_empty());
+
+    let visitors = [shared_visitor, clicks[4].visitor.clone(), clicks[5].visitor.clone()];
+    let found = store.clicks_of_visitors(ProgramId(1), &visitors, at(10), at(40), 100).await.unwrap();
+    assert_eq!(found, clicks[1..4], "from `since` inclusive to `until` exclusive, this program only");
+    let limited = store.clicks_of_visitors(ProgramId(1), &visitors, at(0), at(100), 2).await.unwrap();
+    assert_eq!(limited.len(), 2);
+    assert!(store.clicks_of_visitors(ProgramId(1), &[], at(0), at(100), 10).await.unwrap().is_empty());
+}
+
+fn link(program: u64, key: &str, other: &str, seconds: i64) -> IdentityLinkRecord {
+    IdentityLinkRecord {
+        program: ProgramId(program),
+        key: key.into(),
+        other: other.into(),
+        source: "identify".into(),
+        at: at(seconds),
+    }
+}
+
+/// Identity links are kept once, the first one seen wins, and are found by key.
+pub async fn identity_links_are_kept_once_per_pair(store: Arc<dyn Store>) {
+    let both_ways = [link(1, "visitor:a", "customer:c", 1), link(1, "customer:c", "visitor:a", 1)];
+    store.link_identities(&both_ways).await.unwrap();
+    store
+        .link_identities(&[link(1, "visitor:a", "customer:c", 9), link(2, "visitor:a", "customer:z", 2)])
+        .await
+        .unwrap();
+    store.link_identities(&[]).await.unwrap();
+    let found = store.identity_links(ProgramId(1), &["visitor:a".into()]).await.unwrap();
+    assert_eq!(found, [link(1, "visitor:a", "customer:c", 1)]);
+    let found = store.identity_links(ProgramId(1), &["customer:c".into(), "nobody".into()]).await.unwrap();
+    assert_eq!(found, [link(1, "customer:c", "visitor:a", 1)]);
+    assert!(store.identity_links(ProgramId(1), &[]).await.unwrap().is_empty());
+    assert_eq!(store.all_identity_links().await.unwrap().len(), 3);
+}
+
+fn idempotency(key: &str) -> IdempotencyRecord {
+    IdempotencyRecord {
+        account_sid: "TA1".into(),
+        key: key.into(),
+        fingerprint: "f".repeat(64),
+        status: 201,
+        response: r#"{"actionId":"a1"}"#.into(),
+        created_at: at(5),
+    }
+}
+
+/// The first answer under an idempotency key is kept; a racing second one gets it back.
+pub async fn idempotency_keeps_the_first_answer(store: Arc<dyn Store>) {
+    let first = idempotency("k-1");
+    assert_eq!(store.idempotent_answer("TA1", "k-1").await.unwrap(), None);
+    assert_eq!(store.save_idempotent_answer(&first).await.unwrap(), first);
+    let second = IdempotencyRecord { status: 400, response: "{}".into(), ..first.clone() };
+    assert_eq!(store.save_idempotent_answer(&second).await.unwrap(), first);
+    assert_eq!(store.idempotent_answer("TA1", "k-1").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.idempotent_answer("TA2", "k-1").await.unwrap(), None);
+    assert_eq!(store.idempotency_records().await.unwrap(), [first]);
+}
+
+/// Submissions and actions list by id for a copy, and import back unchanged.
+pub async fn conversions_are_listed_and_imported_for_a_copy(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let submissions: Vec<_> = ["s1", "s2", "s3"].map(sample_submission).into();
+    let actions = vec![sample_action("a1", "O-1", "s1"), usd_action("a2", "O-2", "s2")];
+    store.import_conversions(&submissions, &actions).await.unwrap();
+    assert_eq!(store.submissions_after("", 10).await.unwrap(), submissions);
+    assert_eq!(store.submissions_after("s1", 1).await.unwrap(), submissions[1..2]);
+    assert_eq!(store.actions_after("", 10).await.unwrap(), actions);
+    assert_eq!(store.actions_after("a1", 10).await.unwrap(), actions[1..]);
+    store.import_idempotency_records(&[idempotency("k")]).await.unwrap();
+    assert_eq!(store.idempotency_records().await.unwrap(), [idempotency("k")]);
+}

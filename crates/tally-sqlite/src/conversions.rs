@@ -1,0 +1,296 @@
+//! Rows of submissions, actions, identity links and idempotency records.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use tally_app::ports::{ActionRecord, IdempotencyRecord, IdentityLinkRecord, SubmissionRecord};
+use tally_core::click::{Click, OwnerKind};
+use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
+use tally_core::money::Currency;
+
+use crate::rows::{CLICK_COLUMNS, corrupt, id_from_sql, id_to_sql, micros, stored_click, timestamp};
+
+pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program_id, kind, channel, status, payload,
+    content_type, received_at, error_type, error_reason, action_id, order_id, event_type_id, detail";
+
+pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
+    owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
+    payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
+    submission_id, is_test, detail";
+
+pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
+
+pub(crate) const IDEMPOTENCY_COLUMNS: &str = "account_sid, key, fingerprint, status, response, created_at";
+
+/// `?1, ?2, …` for `count` parameters starting at `first`.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// An amount in minor units of its currency. Amounts are rounded to the minor unit
+/// before they are stored, so this is exact; anything else is refused, never rounded.
+fn to_minor(amount: Decimal, currency: Currency) -> rusqlite::Result<i64> {
+    let scale = Decimal::from(10_i64.pow(currency.minor_unit_digits()));
+    let scaled = amount.checked_mul(scale).filter(|scaled| scaled.fract().is_zero());
+    scaled.and_then(|scaled| scaled.to_i64()).ok_or_else(|| {
+        rusqlite::Error::ToSqlConversionFailure(
+            format!("{amount} is not a whole number of {currency} minor units").into(),
+        )
+    })
+}
+
+fn from_minor(minor: i64, currency: Currency) -> Decimal {
+    Decimal::new(minor, currency.minor_unit_digits())
+}
+
+pub(crate) fn insert_submission(connection: &Connection, submission: &SubmissionRecord) -> rusqlite::Result<()> {
+    connection.execute(
+        &format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(1, 15)),
+        params![
+            submission.submission_id,
+            submission.account_sid,
+            submission.program.map(|program| id_to_sql(program.0)),
+            submission.kind,
+            submission.channel,
+            submission.status,
+            submission.payload,
+            submission.content_type,
+            micros(submission.received_at),
+            submission.error_type,
+            submission.error_reason,
+            submission.action_id,
+            submission.order_id,
+            submission.event_type.map(|event_type| id_to_sql(event_type.0)),
+            submission.detail,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord> {
+    Ok(SubmissionRecord {
+        submission_id: row.get(0)?,
+        account_sid: row.get(1)?,
+        program: row.get::<_, Option<i64>>(2)?.map(|id| ProgramId(id_from_sql(id))),
+        kind: row.get(3)?,
+        channel: row.get(4)?,
+        status: row.get(5)?,
+        payload: row.get(6)?,
+        content_type: row.get(7)?,
+        received_at: timestamp(row.get(8)?)?,
+        error_type: row.get(9)?,
+        error_reason: row.get(10)?,
+        action_id: row.get(11)?,
+        order_id: row.get(12)?,
+        event_type: row.get::<_, Option<i64>>(13)?.map(|id| EventTypeId(id_from_sql(id))),
+        detail: row.get(14)?,
+    })
+}
+
+pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> rusqlite::Result<()> {
+    let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
+    connection.execute(
+        &format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 28)),
+        params![
+            action.action_id,
+            id_to_sql(action.program.0),
+            id_to_sql(action.event_type.0),
+            action.order_id,
+            micros(action.event_at),
+            micros(action.created_at),
+            action.state,
+            id_to_sql(action.owner.0),
+            action.owner_kind.as_str(),
+            action.rule,
+            action.ad.map(|ad| id_to_sql(ad.0)),
+            action.click_id,
+            action.referring_at.map(micros),
+            action.referring_type,
+            action.currency.code(),
+            to_minor(action.sale_amount, action.currency)?,
+            to_minor(action.payout, action.currency)?,
+            action.promo_code,
+            action.customer_id,
+            action.customer_email_hmac,
+            action.customer_status,
+            action.shared_id,
+            sub_id1,
+            sub_id2,
+            sub_id3,
+            action.submission_id,
+            action.test,
+            action.detail,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn action_row(row: &Row<'_>) -> rusqlite::Result<ActionRecord> {
+    let owner_kind: String = row.get(8)?;
+    let currency_code: String = row.get(14)?;
+    let currency: Currency =
+        currency_code.parse().map_err(|_| corrupt(format!("unknown currency {currency_code:?}")))?;
+    Ok(ActionRecord {
+        action_id: row.get(0)?,
+        program: ProgramId(id_from_sql(row.get(1)?)),
+        event_type: EventTypeId(id_from_sql(row.get(2)?)),
+        order_id: row.get(3)?,
+        event_at: timestamp(row.get(4)?)?,
+        created_at: timestamp(row.get(5)?)?,
+        state: row.get(6)?,
+        owner: PartnerId(id_from_sql(row.get(7)?)),
+        owner_kind: OwnerKind::parse(&owner_kind)
+            .ok_or_else(|| corrupt(format!("unknown owner kind {owner_kind:?}")))?,
+        rule: row.get(9)?,
+        ad: row.get::<_, Option<i64>>(10)?.map(|id| AdId(id_from_sql(id))),
+        click_id: row.get(11)?,
+        referring_at: row.get::<_, Option<i64>>(12)?.map(timestamp).transpose()?,
+        referring_type: row.get(13)?,
+        currency,
+        sale_amount: from_minor(row.get(15)?, currency),
+        payout: from_minor(row.get(16)?, currency),
+        promo_code: row.get(17)?,
+        customer_id: row.get(18)?,
+        customer_email_hmac: row.get(19)?,
+        customer_status: row.get(20)?,
+        shared_id: row.get(21)?,
+        sub_ids: [row.get(22)?, row.get(23)?, row.get(24)?],
+        submission_id: row.get(25)?,
+        test: row.get(26)?,
+        detail: row.get(27)?,
+    })
+}
+
+pub(crate) fn record_conversion(
+    transaction: &Transaction<'_>,
+    submission: &SubmissionRecord,
+    action: Option<&ActionRecord>,
+) -> rusqlite::Result<()> {
+    if let Some(action) = action {
+        insert_action(transaction, action)?;
+    }
+    insert_submission(transaction, submission)
+}
+
+pub(crate) fn action_by_order(
+    connection: &Connection,
+    program: ProgramId,
+    event_type: EventTypeId,
+    order_id: &str,
+) -> rusqlite::Result<Option<ActionRecord>> {
+    let sql =
+        format!("SELECT {ACTION_COLUMNS} FROM action WHERE program_id = ?1 AND event_type_id = ?2 AND order_id = ?3");
+    connection.query_row(&sql, params![id_to_sql(program.0), id_to_sql(event_type.0), order_id], action_row).optional()
+}
+
+pub(crate) fn clicks_by_click_id(
+    connection: &Connection,
+    program: ProgramId,
+    click_id: &str,
+) -> rusqlite::Result<Vec<Click>> {
+    let sql = format!(
+        "SELECT {CLICK_COLUMNS} FROM click WHERE program_id = ?1 AND click_id = ?2 ORDER BY created_at, click_seq"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(params![id_to_sql(program.0), click_id], |row| Ok(stored_click(row)?.click))?;
+    rows.collect()
+}
+
+pub(crate) fn clicks_of_visitors(
+    connection: &Connection,
+    program: ProgramId,
+    visitors: &[VisitorId],
+    range: (i64, i64),
+    limit: u32,
+) -> rusqlite::Result<Vec<Click>> {
+    if visitors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {CLICK_COLUMNS} FROM click WHERE program_id = ?1 AND created_at >= ?2 AND created_at < ?3
+         AND visitor_id IN ({}) ORDER BY created_at, click_seq LIMIT ?4",
+        placeholders(5, visitors.len())
+    );
+    let mut values: Vec<rusqlite::types::Value> =
+        vec![id_to_sql(program.0).into(), range.0.into(), range.1.into(), i64::from(limit).into()];
+    values.extend(visitors.iter().map(|visitor| visitor.as_str().to_owned().into()));
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), |row| Ok(stored_click(row)?.click))?;
+    rows.collect()
+}
+
+pub(crate) fn link_identities(transaction: &Transaction<'_>, links: &[IdentityLinkRecord]) -> rusqlite::Result<()> {
+    let mut statement = transaction.prepare_cached(&format!(
+        "INSERT INTO identity_link ({IDENTITY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"
+    ))?;
+    for link in links {
+        statement.execute(params![id_to_sql(link.program.0), link.key, link.other, link.source, micros(link.at)])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn identity_row(row: &Row<'_>) -> rusqlite::Result<IdentityLinkRecord> {
+    Ok(IdentityLinkRecord {
+        program: ProgramId(id_from_sql(row.get(0)?)),
+        key: row.get(1)?,
+        other: row.get(2)?,
+        source: row.get(3)?,
+        at: timestamp(row.get(4)?)?,
+    })
+}
+
+pub(crate) fn identity_links(
+    connection: &Connection,
+    program: ProgramId,
+    keys: &[String],
+) -> rusqlite::Result<Vec<IdentityLinkRecord>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {IDENTITY_COLUMNS} FROM identity_link WHERE program_id = ?1 AND key IN ({}) ORDER BY key, other",
+        placeholders(2, keys.len())
+    );
+    let mut values: Vec<rusqlite::types::Value> = vec![id_to_sql(program.0).into()];
+    values.extend(keys.iter().map(|key| key.clone().into()));
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), identity_row)?;
+    rows.collect()
+}
+
+pub(crate) fn idempotency_row(row: &Row<'_>) -> rusqlite::Result<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        account_sid: row.get(0)?,
+        key: row.get(1)?,
+        fingerprint: row.get(2)?,
+        status: row.get(3)?,
+        response: row.get(4)?,
+        created_at: timestamp(row.get(5)?)?,
+    })
+}
+
+pub(crate) fn idempotent_answer(
+    connection: &Connection,
+    account_sid: &str,
+    key: &str,
+) -> rusqlite::Result<Option<IdempotencyRecord>> {
+    let sql = format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency WHERE account_sid = ?1 AND key = ?2");
+    connection.query_row(&sql, params![account_sid, key], idempotency_row).optional()
+}
+
+pub(crate) fn insert_idempotency(connection: &Connection, record: &IdempotencyRecord) -> rusqlite::Result<()> {
+    connection.execute(
+        &format!(
+            "INSERT INTO idempotency ({IDEMPOTENCY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+        ),
+        params![
+            record.account_sid,
+            record.key,
+            record.fingerprint,
+            record.status,
+            record.response,
+            micros(record.created_at)
+        ],
+    )?;
+    Ok(())
+}
