@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod clicks;
 pub mod conformance;
+pub mod conversions;
 pub mod copy;
 pub mod loader;
 pub mod metrics;

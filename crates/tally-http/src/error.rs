@@ -31,6 +31,8 @@ pub enum ErrorKind {
     NotFound,
     /// The thing exists and belongs to someone else, or clashes.
     Conflict,
+    /// An idempotency key was reused for a different request.
+    UnprocessableKey,
     /// The store cannot be reached; retry.
     Unavailable,
     /// A bug or damaged data.
@@ -50,6 +52,7 @@ impl ErrorKind {
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict => (StatusCode::CONFLICT, "conflict"),
+            Self::UnprocessableKey => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -6,17 +6,20 @@
 //! with JSON and one [`error::ApiError`] shape.
 
 mod api;
+mod compatible;
 mod cookies;
 mod edge;
 pub mod error;
 mod ops;
 mod pages;
+mod tag;
 
 use std::sync::Arc;
 
 use axum::Router;
 use tally_app::accounts::Accounts;
 use tally_app::catalog::CatalogHandle;
+use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, Store};
@@ -58,6 +61,8 @@ pub struct AppState {
     pub edge: EdgeSettings,
     /// What moves durable clicks into the store.
     pub loader: Arc<ClickLoader>,
+    /// Conversions in.
+    pub conversions: Conversions,
 }
 
 impl AppState {
@@ -78,6 +83,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(edge::router())
         .merge(ops::router())
+        .merge(compatible::router())
+        .merge(tag::router())
         .nest("/api/v1", api::router())
         .fallback(edge::by_host)
         .with_state(state)

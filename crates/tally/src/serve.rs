@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tally_app::accounts::{Accounts, FirstRun};
 use tally_app::catalog::CatalogHandle;
+use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, SystemClock};
@@ -40,7 +41,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
                 &accounts,
                 &programs,
                 store.as_ref(),
-                first_run.as_ref().and_then(|run| run.account.as_ref()).map(|account| account.account_sid.as_str()),
+                first_run.as_ref().and_then(|run| run.account.as_ref()),
             )
             .await?,
         )
@@ -53,6 +54,13 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState {
         visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),
+        conversions: Conversions::new(
+            store.clone(),
+            catalog.clone(),
+            keyed.clone(),
+            clock.clone(),
+            Some(loader.clone()),
+        ),
         programs,
         accounts,
         catalog: catalog.clone(),
@@ -75,7 +83,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%address, database = %settings.database, "tally is serving");
 
     let refresher = tokio::spawn(refresh_catalog(catalog));
-    let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program)));
+    let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program, demo.s2s)));
     let app = tally_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     server.await.context("the HTTP server failed")?;

@@ -1,6 +1,7 @@
 //! The native API (`/api/v1`): JSON, bearer tokens.
 
 mod clicks;
+pub(crate) mod conversions;
 mod programs;
 
 use axum::Router;
@@ -22,12 +23,22 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(programs::router())
         .merge(clicks::router())
+        .merge(conversions::router())
+        .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorKind::MethodNotAllowed, "this endpoint does not take that method")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The OpenAPI 3.1 description of this API, written by hand next to the handlers; a
+/// test checks that every documented path answers.
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// The caller, from its bearer token.

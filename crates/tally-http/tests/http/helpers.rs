@@ -14,6 +14,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use tally_app::accounts::Accounts;
 use tally_app::catalog::CatalogHandle;
+use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{ClickLogReader, ClickQuery, Clock, ManualClock, Store};
@@ -134,6 +135,8 @@ pub(crate) struct TestApp {
     pub(crate) accounts: Accounts,
     pub(crate) programs: Programs,
     pub(crate) account_sid: String,
+    /// The account's auth token, for the compatible API's Basic auth.
+    pub(crate) auth_token: String,
     pub(crate) brand_token: String,
     /// Acts for partner 101.
     pub(crate) partner_token: String,
@@ -172,6 +175,13 @@ impl TestApp {
         let state = AppState {
             visits: Visits::new(catalog.clone(), Arc::new(journal), dyn_clock.clone(), keyed.clone(), metrics.clone()),
             loader: loader.clone(),
+            conversions: Conversions::new(
+                store.clone(),
+                catalog.clone(),
+                keyed.clone(),
+                dyn_clock.clone(),
+                Some(loader.clone()),
+            ),
             programs: programs.clone(),
             accounts: accounts.clone(),
             catalog,
@@ -181,7 +191,8 @@ impl TestApp {
             clock: dyn_clock,
             edge,
         };
-        let account_sid = accounts.create_account("Acme Outdoor").await.unwrap().account_sid;
+        let credentials = accounts.create_account("Acme Outdoor").await.unwrap();
+        let (account_sid, auth_token) = (credentials.account_sid, credentials.auth_token);
         let brand_token = accounts.create_token(&account_sid, None, None).await.unwrap();
         let partner_token = accounts.create_token(&account_sid, Some(PartnerId(101)), None).await.unwrap();
         let app = TestApp {
@@ -192,6 +203,7 @@ impl TestApp {
             accounts,
             programs,
             account_sid,
+            auth_token,
             brand_token,
             partner_token,
             directory,

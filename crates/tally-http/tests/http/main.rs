@@ -9,6 +9,7 @@ mod helpers;
 
 mod bad_input;
 mod click_export;
+mod conversions;
 mod deep_links;
 mod durability;
 mod edge;
@@ -17,4 +18,5 @@ mod open_redirect;
 mod ops;
 mod programs_api;
 mod sessions;
+mod tag;
 mod unknown_links;

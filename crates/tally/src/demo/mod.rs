@@ -24,12 +24,25 @@ const SHOPPERS_PER_SECOND: u64 = 4;
 /// A shopper's pause between two clicks.
 const PAUSE_BETWEEN_CLICKS_MS: u64 = 300;
 
+/// Of the shoppers, the share (percent) who buy after clicking, and of those the share
+/// who sign up first and buy later on another device, or use a promo code.
+const BUYERS_PERCENT: u32 = 15;
+const SECOND_DEVICE_PERCENT: u32 = 25;
+const PROMO_CODE_PERCENT: u32 = 20;
+
+/// Where the demo keeps its account's auth token, so that a restarted demo can still
+/// send conversions through the compatible API. Demo stores only: a real account's
+/// token is never kept anywhere but as a hash.
+const DEMO_TOKEN_SETTING: &str = "demo.auth_token";
+
 /// The installed demo.
 pub(crate) struct Demo {
     /// The demo program.
     pub(crate) program: ProgramId,
     /// The demo account's credentials, when this start created it.
     pub(crate) new_account: Option<AccountCredentials>,
+    /// Credentials for the compatible API, when known: shoppers then also convert.
+    pub(crate) s2s: Option<AccountCredentials>,
 }
 
 /// Applies the demo program, under the account that already owns it, else the account
@@ -39,22 +52,36 @@ pub(crate) async fn install(
     accounts: &Accounts,
     programs: &Programs,
     store: &dyn Store,
-    first_account: Option<&str>,
+    first_account: Option<&AccountCredentials>,
 ) -> anyhow::Result<Demo> {
     let document =
         parse_document(PROGRAM_DOCUMENT).map_err(|problems| anyhow::anyhow!("demo document: {problems:?}"))?;
     let program = document.program.id;
-    let (account_sid, new_account) = match (store.program(program).await?, first_account) {
-        (Some(stored), _) => (stored.account_sid, None),
-        (None, Some(first_account)) => (first_account.to_owned(), None),
+    let (account_sid, new_account, known) = match (store.program(program).await?, first_account) {
+        (Some(stored), _) => (stored.account_sid, None, None),
+        (None, Some(first_account)) => (first_account.account_sid.clone(), None, Some(first_account.clone())),
         (None, None) => {
             let credentials = accounts.create_account("Acme Outdoor (demo)").await?;
-            (credentials.account_sid.clone(), Some(credentials))
+            (credentials.account_sid.clone(), Some(credentials.clone()), Some(credentials))
         }
     };
     let report = programs.apply(&account_sid, document, None).await.context("cannot apply the demo program")?;
     tracing::info!(program = %program, outcome = report.outcome, "demo program ready");
-    Ok(Demo { program, new_account })
+    let s2s = match known {
+        Some(credentials) => {
+            let value = format!("{}:{}", credentials.account_sid, credentials.auth_token);
+            store.setting_or_insert(DEMO_TOKEN_SETTING, &value, jiff::Timestamp::now()).await?;
+            Some(credentials)
+        }
+        None => store.setting(DEMO_TOKEN_SETTING).await?.and_then(|value| {
+            let (sid, token) = value.split_once(':')?;
+            (sid == account_sid).then(|| AccountCredentials { account_sid: sid.into(), auth_token: token.into() })
+        }),
+    };
+    if s2s.is_none() {
+        tracing::warn!("the demo account's auth token is unknown; demo shoppers will click but not convert");
+    }
+    Ok(Demo { program, new_account, s2s })
 }
 
 /// One simulated visit: a path, the `Host` it is sent to, and a user agent.
@@ -104,12 +131,14 @@ fn pick_visit(program: ProgramId, rng: &mut impl Rng) -> Visit {
 /// Sends shoppers through the edge at `address`: a first crowd of a few thousand, a few
 /// at a time, then a steady trickle. Each shopper is a browser with its own cookie jar
 /// that clicks once or a few times.
-pub(crate) async fn drive(address: SocketAddr, program: ProgramId) {
+pub(crate) async fn drive(address: SocketAddr, program: ProgramId, s2s: Option<AccountCredentials>) {
+    let s2s = Arc::new(s2s);
     let crowd = Arc::new(Semaphore::new(CROWD_CONCURRENCY));
     for _ in 0..CROWD_SHOPPERS {
         let Ok(permit) = crowd.clone().acquire_owned().await else { break };
+        let s2s = s2s.clone();
         tokio::spawn(async move {
-            shopper(address, program).await;
+            shopper(address, program, s2s).await;
             drop(permit);
         });
     }
@@ -117,11 +146,11 @@ pub(crate) async fn drive(address: SocketAddr, program: ProgramId) {
     let mut ticks = tokio::time::interval(Duration::from_millis(1000 / SHOPPERS_PER_SECOND));
     loop {
         ticks.tick().await;
-        tokio::spawn(shopper(address, program));
+        tokio::spawn(shopper(address, program, s2s.clone()));
     }
 }
 
-async fn shopper(address: SocketAddr, program: ProgramId) {
+async fn shopper(address: SocketAddr, program: ProgramId, s2s: Arc<Option<AccountCredentials>>) {
     let (user_agent, clicks, visits) = {
         let mut rng = rand::rng();
         let user_agent = USER_AGENTS.choose(&mut rng).copied().unwrap_or(USER_AGENTS[0]);
@@ -138,6 +167,7 @@ async fn shopper(address: SocketAddr, program: ProgramId) {
         Ok(client) => client,
         Err(error) => return tracing::warn!(%error, "demo shopper cannot start"),
     };
+    let mut click_id = None;
     for visit in visits.into_iter().take(clicks) {
         let sent = client
             .get(format!("http://{address}{}", visit.path))
@@ -145,10 +175,115 @@ async fn shopper(address: SocketAddr, program: ProgramId) {
             .header(reqwest::header::REFERER, "https://trailblog.test/best-tents-2026")
             .send()
             .await;
-        if let Err(error) = sent {
-            tracing::debug!(%error, "demo click failed");
-            return;
+        match sent {
+            Ok(response) => click_id = landing_click_id(&response).or(click_id),
+            Err(error) => return tracing::debug!(%error, "demo click failed"),
         }
         tokio::time::sleep(Duration::from_millis(PAUSE_BETWEEN_CLICKS_MS)).await;
+    }
+    if let (Some(credentials), Some(click_id)) = (s2s.as_ref(), click_id) {
+        buy(address, program, credentials, &click_id).await;
+    }
+}
+
+/// The click id a redirect hands to the landing page.
+fn landing_click_id(response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let url = url::Url::parse(location).ok()?;
+    url.query_pairs().find(|(name, _)| name == "irclickid").map(|(_, value)| value.into_owned())
+}
+
+/// Items the demo shop sells: SKU, category, unit price.
+const CATALOG: &[(&str, &str, &str)] = &[
+    ("TENT-2P", "tents", "249.00"),
+    ("TENT-4P", "tents", "389.50"),
+    ("JKT-RAIN", "jackets", "129.99"),
+    ("BOOT-TRAIL", "boots", "159.00"),
+    ("MUG-ENAMEL", "accessories", "14.95"),
+    ("SOCK-WOOL", "accessories", "19.00"),
+];
+
+/// Some shoppers buy, through the compatible S2S API as a shop's back end would. Some
+/// sign up on this device first and then buy on another one, named only by
+/// their customer id; some use a partner's promo code.
+async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCredentials, click_id: &str) {
+    let order = {
+        let mut rng = rand::rng();
+        if rng.random_range(0..100) >= BUYERS_PERCENT {
+            return;
+        }
+        let second_device = rng.random_range(0..100) < SECOND_DEVICE_PERCENT;
+        let promo_code = (rng.random_range(0..100) < PROMO_CODE_PERCENT)
+            .then(|| ["ALPINE15", "DEAL42", "DEAL07", "WINTER"].choose(&mut rng).copied().unwrap_or("ALPINE15"));
+        let items: Vec<(&str, &str, &str, u32)> = (0..rng.random_range(1..=3))
+            .filter_map(|_| {
+                CATALOG
+                    .choose(&mut rng)
+                    .map(|(sku, category, price)| (*sku, *category, *price, rng.random_range(1..=2)))
+            })
+            .collect();
+        let customer = format!("demo-{:08x}", rng.random::<u32>());
+        let status = if rng.random_bool(0.6) { "New" } else { "Existing" };
+        (second_device, promo_code, items, customer, status, format!("D-{:012x}", rng.random::<u64>()))
+    };
+    let (second_device, promo_code, items, customer, status, order_id) = order;
+    let program = program.to_string();
+    if second_device {
+        // The sign-up on this device links the customer to the clicking browser.
+        let signup = vec![
+            ("CampaignId", program.clone()),
+            ("ActionTrackerId", "2".into()),
+            ("EventDate", "NOW".into()),
+            ("OrderId", format!("{order_id}-signup")),
+            ("ClickId", click_id.into()),
+            ("CustomerId", customer.clone()),
+        ];
+        send_conversion(address, credentials, signup).await;
+    }
+    let mut sale = vec![
+        ("CampaignId", program),
+        ("ActionTrackerId", "1".into()),
+        ("EventDate", "NOW".into()),
+        ("OrderId", order_id),
+        ("CustomerId", customer),
+        ("CustomerStatus", status.into()),
+        ("CurrencyCode", "USD".into()),
+        ("OrderShipping", "7.95".into()),
+    ];
+    if !second_device {
+        sale.push(("ClickId", click_id.into()));
+    }
+    if let Some(code) = promo_code {
+        sale.push(("OrderPromoCode", code.into()));
+        sale.push(("OrderDiscount", "10.00".into()));
+    }
+    let mut names = Vec::new();
+    for (index, (sku, category, price, quantity)) in items.iter().enumerate() {
+        let n = index + 1;
+        names.push((format!("ItemSku{n}"), sku.to_string()));
+        names.push((format!("ItemCategory{n}"), category.to_string()));
+        names.push((format!("ItemPrice{n}"), price.to_string()));
+        names.push((format!("ItemQuantity{n}"), quantity.to_string()));
+    }
+    let mut form: Vec<(String, String)> = sale.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+    form.extend(names);
+    send_conversion(address, credentials, form).await;
+}
+
+async fn send_conversion<N: AsRef<str>>(address: SocketAddr, credentials: &AccountCredentials, form: Vec<(N, String)>) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(name, value)| (name.as_ref(), value.as_str())))
+        .finish();
+    let sent = reqwest::Client::new()
+        .post(format!("http://{address}/Advertisers/{}/Conversions", credentials.account_sid))
+        .basic_auth(&credentials.account_sid, Some(&credentials.auth_token))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => tracing::warn!(status = %response.status(), "demo conversion refused"),
+        Err(error) => tracing::debug!(%error, "demo conversion failed"),
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tally` binary, run as scripts and browsers run it: each test
 //! starts the real executable in its own temporary directory, on its own SQLite file.
 
+mod browser;
 mod clicks;
 mod commands;
 mod durability;

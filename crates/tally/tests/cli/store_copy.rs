@@ -8,11 +8,13 @@ use crate::nodes::Database;
 
 const PROGRAM: u64 = 4200;
 
-/// A SQLite store with an account, a token, a program at revision 2 and clicks, some
-/// of them possibly still in the stopped server's journal; returns the account and the
-/// number of clicks.
+/// A SQLite store with an account, a token, a program at revision 2, clicks (some of
+/// them possibly still in the stopped server's journal), a credited and a refused
+/// conversion; returns the account and the number of clicks.
 async fn built_store(sandbox: &Sandbox) -> (String, usize) {
-    let account_sid = sandbox.create_account();
+    let credentials = sandbox.run(&["account", "create", "--name", "Test brand"]).json_line();
+    let account_sid = credentials["account_sid"].as_str().expect("an account_sid").to_owned();
+    let auth_token = credentials["auth_token"].as_str().expect("an auth_token").to_owned();
     sandbox.run(&["token", "create", "--account", &account_sid]).json_line();
     let mut document = program_document(PROGRAM);
     assert_eq!(sandbox.apply_program(&account_sid, &document)["outcome"], "created");
@@ -24,8 +26,33 @@ async fn built_store(sandbox: &Sandbox) -> (String, usize) {
     let mut clicks = 0;
     for round in 0..3 {
         for link in links {
-            click(&client, &server, &link.replace("{P}", &PROGRAM.to_string())).await;
+            let click_id = click(&client, &server, &link.replace("{P}", &PROGRAM.to_string())).await;
             clicks += 1;
+            if round == 0 && clicks <= 2 {
+                // The first credits partner 7; the second names an unknown click id
+                // and a new customer, so nothing leads to a partner: refused and kept.
+                let click_id = if clicks == 1 { click_id } else { "unknown".to_owned() };
+                let order = format!("O-{clicks}");
+                let form = [
+                    ("CampaignId", PROGRAM.to_string()),
+                    ("ActionTrackerId", "1".into()),
+                    ("EventDate", "NOW".into()),
+                    ("OrderId", order),
+                    ("ClickId", click_id),
+                    ("Amount", "12.34".into()),
+                    ("CurrencyCode", "USD".into()),
+                    ("CustomerId", format!("C-{clicks}")),
+                ];
+                let response = client
+                    .post(server.url(&format!("/Advertisers/{account_sid}/Conversions")))
+                    .basic_auth(&account_sid, Some(&auth_token))
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish())
+                    .send()
+                    .await
+                    .expect("the server answers");
+                assert_eq!(response.status(), reqwest::StatusCode::OK);
+            }
         }
         if round == 0 {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -56,6 +83,8 @@ async fn copies_and_verifies(sandbox: &Sandbox, target: &str) {
     assert!(report["checkpoints"].as_u64() >= Some(1), "the server's journal lanes: {report}");
     assert_eq!(report["programs"], 1, "{report}");
     assert_eq!(report["clicks"], clicks, "{report}");
+    assert_eq!((report["submissions"].as_u64(), report["actions"].as_u64()), (Some(2), Some(1)), "{report}");
+    assert!(report["identity_links"].as_u64() >= Some(2), "the customer linked to the clicking browser: {report}");
     let checksum = report["checksum"].as_str().expect("a checksum");
     assert!(checksum.len() == 64 && checksum.bytes().all(|b| b.is_ascii_hexdigit()), "{report}");
 

@@ -1,0 +1,233 @@
+//! `POST /api/v1/programs/{id}/conversions`: one conversion or a batch, answered with
+//! the outcome at once; `Idempotency-Key` makes a retry return the first answer.
+//! `GET /api/v1/programs/{id}/actions/{actionId}`: an action with its journey.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tally_app::conversions::{Channel, ConversionOutcome, Decision, Submission};
+use tally_app::ports::{ActionRecord, IdempotencyRecord};
+use tally_core::conversion::native;
+use tally_core::ids::ProgramId;
+
+use super::{Body, Caller, program_id};
+use crate::AppState;
+use crate::error::{ApiError, ErrorKind};
+
+/// The most conversions one batch may carry.
+const MAX_BATCH: usize = 100;
+/// The longest idempotency key.
+const MAX_KEY_LEN: usize = 255;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/programs/{id}/conversions", post(submit))
+        .route("/programs/{id}/actions/{action_id}", get(action))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    if caller.0.partner.is_some() {
+        return Err(ApiError::new(ErrorKind::Forbidden, "partner tokens cannot send conversions"));
+    }
+    let account_sid = caller.0.account_sid.clone();
+    let program = program_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    let fingerprint = hex(&Sha256::new()
+        .chain_update(format!("POST /programs/{program}/conversions\n"))
+        .chain_update(&body)
+        .finalize());
+    if let Some(key) = &key
+        && let Some(first) = state.store.idempotent_answer(&account_sid, key).await?
+    {
+        return replay(first, &fingerprint);
+    }
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}")))?;
+    let (status, answer) = match value {
+        Value::Object(mut object) if object.contains_key("conversions") => {
+            let Some(Value::Array(batch)) = object.remove("conversions") else {
+                return Err(ApiError::parameter("conversions", "must be an array"));
+            };
+            if batch.len() > MAX_BATCH || batch.is_empty() {
+                return Err(ApiError::parameter("conversions", format!("must hold 1 to {MAX_BATCH} conversions")));
+            }
+            let mut results = Vec::with_capacity(batch.len());
+            for item in batch {
+                results.push(one(&state, &account_sid, program, item).await?.1);
+            }
+            (StatusCode::OK, json!({"results": results}))
+        }
+        single => one(&state, &account_sid, program, single).await?,
+    };
+    let answer = answer.to_string();
+    let (status, answer) = match key {
+        Some(key) => {
+            let record = IdempotencyRecord {
+                account_sid,
+                key,
+                fingerprint,
+                status: status.as_u16(),
+                response: answer,
+                created_at: state.clock.now(),
+            };
+            let kept = state.store.save_idempotent_answer(&record).await?;
+            (StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK), kept.response)
+        }
+        None => (status, answer),
+    };
+    Ok((status, [(header::CONTENT_TYPE, "application/json")], answer).into_response())
+}
+
+/// Takes one conversion object and answers with its outcome.
+async fn one(
+    state: &AppState,
+    account_sid: &str,
+    program: ProgramId,
+    value: Value,
+) -> Result<(StatusCode, Value), ApiError> {
+    let payload = value.to_string();
+    let Value::Object(object) = value else {
+        return Ok((StatusCode::BAD_REQUEST, invalid_json(&[("", "a conversion must be a JSON object")])));
+    };
+    let submission = Submission {
+        account_sid: account_sid.to_owned(),
+        channel: Channel::Api,
+        payload,
+        content_type: "application/json".into(),
+        extra_keys: Vec::new(),
+    };
+    let outcome = state.conversions.submit(submission, native::parse(program, &object)).await?;
+    Ok(outcome_json(&outcome))
+}
+
+/// The outcome as the native API and the tag's collection endpoint answer it.
+pub(crate) fn outcome_json(outcome: &ConversionOutcome) -> (StatusCode, Value) {
+    let submission = &outcome.submission_id;
+    match &outcome.decision {
+        Decision::Invalid(errors) => {
+            let errors: Vec<(&str, &str)> =
+                errors.iter().map(|error| (error.field.as_str(), error.message.as_str())).collect();
+            let mut body = invalid_json(&errors);
+            body["submissionId"] = json!(submission);
+            (StatusCode::BAD_REQUEST, body)
+        }
+        Decision::Refused { code, message, action_id } => (
+            StatusCode::OK,
+            json!({"submissionId": submission, "status": "REFUSED", "reason": code.as_str(), "message": message,
+                   "actionId": action_id}),
+        ),
+        Decision::Credited(action) => (
+            StatusCode::CREATED,
+            json!({
+                "submissionId": submission, "status": "CREDITED", "actionId": action.action_id,
+                "partnerId": action.owner.0, "ownerKind": action.owner_kind.as_str(), "rule": action.rule,
+                "state": action.state, "saleAmount": action.sale_amount.to_string(),
+                "payout": action.payout.to_string(), "currency": action.currency.code(),
+            }),
+        ),
+    }
+}
+
+fn invalid_json(errors: &[(&str, &str)]) -> Value {
+    let problems: Vec<Value> = errors.iter().map(|(path, message)| json!({"path": path, "message": message})).collect();
+    json!({"status": "INVALID", "error": {"code": "invalid_parameter", "message": "the conversion has missing or malformed fields", "problems": problems}})
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|key| !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()));
+    match key {
+        Some(key) => Ok(Some(key.to_owned())),
+        None => {
+            Err(ApiError::parameter("Idempotency-Key", format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters")))
+        }
+    }
+}
+
+/// The first answer again, unless the key was used for a different request.
+fn replay(first: IdempotencyRecord, fingerprint: &str) -> Result<Response, ApiError> {
+    if first.fingerprint != fingerprint {
+        return Err(ApiError::new(
+            ErrorKind::UnprocessableKey,
+            "this Idempotency-Key was already used for a different request",
+        ));
+    }
+    let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], first.response).into_response();
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+async fn action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let program = program_id(&id)?;
+    let not_found = || ApiError::new(ErrorKind::NotFound, format!("action {action_id:?} not found"));
+    let entry = state.catalog.get().program(program).filter(|entry| entry.account_sid == caller.0.account_sid).cloned();
+    entry.ok_or_else(not_found)?;
+    let action = state.store.action(&action_id).await?.filter(|action| action.program == program);
+    let action = action.ok_or_else(not_found)?;
+    // A partner sees its own actions only, and a missing one looks like any other.
+    if caller.0.partner.is_some_and(|partner| partner != action.owner) {
+        return Err(not_found());
+    }
+    Ok(axum::Json(action_json(&action, caller.0.partner.is_some())).into_response())
+}
+
+/// An action for the native API; sub ids only for the partner.
+fn action_json(action: &ActionRecord, for_partner: bool) -> Value {
+    let detail: Value = serde_json::from_str(&action.detail).unwrap_or(Value::Null);
+    let mut body = Map::new();
+    body.insert("actionId".into(), json!(action.action_id));
+    body.insert("programId".into(), json!(action.program.0));
+    body.insert("eventTypeId".into(), json!(action.event_type.0));
+    body.insert("orderId".into(), json!(action.order_id));
+    body.insert("eventDate".into(), json!(action.event_at.to_string()));
+    body.insert("creationDate".into(), json!(action.created_at.to_string()));
+    body.insert("state".into(), json!(action.state));
+    body.insert("partnerId".into(), json!(action.owner.0));
+    body.insert("ownerKind".into(), json!(action.owner_kind.as_str()));
+    body.insert("rule".into(), json!(action.rule));
+    body.insert("adId".into(), json!(action.ad.map(|ad| ad.0)));
+    body.insert("clickId".into(), json!(action.click_id));
+    body.insert("referringDate".into(), json!(action.referring_at.map(|at| at.to_string())));
+    body.insert("referringType".into(), json!(action.referring_type));
+    body.insert("currency".into(), json!(action.currency.code()));
+    body.insert("saleAmount".into(), json!(action.sale_amount.to_string()));
+    body.insert("payout".into(), json!(action.payout.to_string()));
+    body.insert("promoCode".into(), json!(action.promo_code));
+    body.insert("customerId".into(), json!(action.customer_id));
+    body.insert("customerStatus".into(), json!(action.customer_status));
+    body.insert("sharedId".into(), json!(action.shared_id));
+    if for_partner {
+        let [one, two, three] = &action.sub_ids;
+        body.insert("subId1".into(), json!(one));
+        body.insert("subId2".into(), json!(two));
+        body.insert("subId3".into(), json!(three));
+    }
+    body.insert("test".into(), json!(action.test));
+    for field in ["items", "order", "journey", "identity"] {
+        body.insert(field.into(), detail.get(field).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(body)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,190 @@
+//! The compatible API (SPEC §4.1): the paths, parameter names, answers and error shape
+//! of the platform in our brief, so that a brand's existing server-to-server
+//! integration points at Tally and changes nothing else.
+//!
+//! `POST /Advertisers/{AccountSID}/Conversions` takes a conversion as a form or JSON
+//! body under HTTP Basic auth (RFC 7617: account SID and auth token); Tally finishes
+//! the work before answering, so the `QueuedUri` it returns already reads `Complete`.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use tally_app::conversions::{Channel, Decision, Submission};
+use tally_app::ports::{StoreError, SubmissionRecord};
+use tally_core::conversion::{FieldError, compatible};
+
+use crate::AppState;
+
+mod page_load;
+
+/// The largest conversion body read: a thousand items fit easily.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/Advertisers/{sid}/Conversions", post(conversion))
+        .route("/Advertisers/{sid}/Conversions.json", post(conversion))
+        .route("/Advertisers/{sid}/APISubmissions/{id}", get(submission))
+        .merge(page_load::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// An answer in the compatible error shape.
+struct CompatError {
+    status: StatusCode,
+    errors: Vec<(Option<String>, String)>,
+}
+
+impl CompatError {
+    fn new(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Self {
+        CompatError { status, errors: vec![(field.map(str::to_owned), message.into())] }
+    }
+
+    fn fields(errors: &[FieldError]) -> Self {
+        let errors = errors.iter().map(|error| (Some(error.field.clone()), error.message.clone())).collect();
+        CompatError { status: StatusCode::BAD_REQUEST, errors }
+    }
+}
+
+impl IntoResponse for CompatError {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> = self
+            .errors
+            .into_iter()
+            .map(|(field, message)| json!({"field": field, "level": "ERROR", "message": message}))
+            .collect();
+        let mut response = (self.status, axum::Json(json!({"Status": "ERROR", "errors": errors}))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Tally\""));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for CompatError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "conversion not stored");
+        CompatError::new(StatusCode::SERVICE_UNAVAILABLE, None, "the store is unavailable; nothing was recorded, retry")
+    }
+}
+
+/// Checks HTTP Basic credentials against the account in the path.
+async fn authenticate(state: &AppState, headers: &HeaderMap, sid: &str) -> Result<(), CompatError> {
+    let unauthorized = || CompatError::new(StatusCode::UNAUTHORIZED, None, "wrong account SID or auth token");
+    let credentials = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, encoded)| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .ok_or_else(unauthorized)?;
+    let (user, token) = credentials.split_once(':').ok_or_else(unauthorized)?;
+    if user != sid || !state.accounts.authenticate_account(user, token).await? {
+        return Err(unauthorized());
+    }
+    Ok(())
+}
+
+/// Flattens a form or JSON body into name/value pairs.
+fn pairs(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<(String, String)>, String), CompatError> {
+    let media_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let bad = |message: &str| CompatError::new(StatusCode::BAD_REQUEST, None, message);
+    match media_type.as_str() {
+        "application/x-www-form-urlencoded" | "" => {
+            let pairs = url::form_urlencoded::parse(body).map(|(name, value)| (name.into(), value.into())).collect();
+            Ok((pairs, "application/x-www-form-urlencoded".into()))
+        }
+        "application/json" => {
+            let value: Value =
+                serde_json::from_slice(body).map_err(|error| bad(&format!("the JSON body is malformed: {error}")))?;
+            let Value::Object(object) = value else { return Err(bad("the JSON body must be an object")) };
+            let mut pairs = Vec::with_capacity(object.len());
+            for (name, value) in object {
+                let text = match value {
+                    Value::String(text) => text,
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(flag) => flag.to_string(),
+                    Value::Null => continue,
+                    Value::Array(_) | Value::Object(_) => {
+                        return Err(CompatError::new(
+                            StatusCode::BAD_REQUEST,
+                            Some(&name),
+                            "must be a string or a number",
+                        ));
+                    }
+                };
+                pairs.push((name, text));
+            }
+            Ok((pairs, media_type))
+        }
+        other => Err(CompatError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            format!("send application/x-www-form-urlencoded or application/json, not {other}"),
+        )),
+    }
+}
+
+async fn conversion(
+    State(state): State<AppState>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, CompatError> {
+    authenticate(&state, &headers, &sid).await?;
+    let (pairs, content_type) = pairs(&headers, &body)?;
+    let submission = Submission {
+        account_sid: sid.clone(),
+        channel: Channel::S2s,
+        payload: String::from_utf8_lossy(&body).into_owned(),
+        content_type,
+        extra_keys: Vec::new(),
+    };
+    let outcome = state.conversions.submit(submission, compatible::parse(&pairs)).await?;
+    if let Decision::Invalid(errors) = &outcome.decision {
+        return Err(CompatError::fields(errors));
+    }
+    let uri = format!("/Advertisers/{sid}/APISubmissions/{}", outcome.submission_id);
+    Ok(axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response())
+}
+
+async fn submission(
+    State(state): State<AppState>,
+    Path((sid, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, CompatError> {
+    authenticate(&state, &headers, &sid).await?;
+    let id = id.strip_suffix(".json").unwrap_or(&id);
+    let record = state.store.submission(&sid, id).await?;
+    let record = record.ok_or_else(|| CompatError::new(StatusCode::NOT_FOUND, None, "no such submission"))?;
+    Ok(axum::Json(submission_json(&record)).into_response())
+}
+
+/// A submission in the documented shape, with `ActionId` added when it made one.
+fn submission_json(record: &SubmissionRecord) -> Value {
+    json!({
+        "BatchId": record.submission_id,
+        "Type": record.kind,
+        "Status": record.status,
+        "SubmissionDate": record.received_at.to_string(),
+        "Payload": record.payload,
+        "ContentType": record.content_type,
+        "ErrorType": record.error_type,
+        "ErrorReason": record.error_reason,
+        "ActionId": record.action_id,
+        "Uri": format!("/Advertisers/{}/APISubmissions/{}", record.account_sid, record.submission_id),
+    })
+}
