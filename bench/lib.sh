@@ -312,12 +312,13 @@ wait_quiet() {
     done
 }
 
-# run_wrk LABEL URL SCRIPT DURATION SERVER(nginx|tally): one `wrk -t2 -c32
+# run_wrk LABEL URL SCRIPT DURATION SERVER(nginx|tally) [ARGS...]: one `wrk -t2 -c32
 # --latency` run. Sets RPS, P99_MS, N302, NOTHER, ERRORS, CPU_US (server CPU
 # per answered request, µs) and OTHER_PCT (CPU used by neither the server nor
 # wrk, % of the machine); keeps the raw output in logs/.
 run_wrk() {
     local label=$1 url=$2 script=$3 dur=$4 server=$5 out pids m0 m1 s0 s1 w0 w1
+    shift 5   # the rest goes to the Lua script's init(args)
     out="$BENCH_DIR/logs/wrk-$label.txt"
     wait_quiet
     # shellcheck disable=SC2207
@@ -326,7 +327,7 @@ run_wrk() {
     # In the background plus `wait`: bash runs the INT/TERM trap only once a
     # foreground child has exited, and wrk swallows SIGINT and exits 0, so a
     # Ctrl-C would otherwise just cut one run short and carry on.
-    wrk -t2 -c32 -d"$dur" --latency -s "$BENCH_HOME/$script" "$url" >"$out" 2>&1 &
+    wrk -t2 -c32 -d"$dur" --latency -s "$BENCH_HOME/$script" "$url" -- "$@" >"$out" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || die "wrk failed: $(cat "$out")"
     WRK_PID=""
@@ -337,8 +338,8 @@ run_wrk() {
         v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
         f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
         printf "%.2f", v * f }' "$out")
-    N302=$(sed -n 's/^BENCH_COUNTS status302=\([0-9]*\) other=.*/\1/p' "$out")
-    NOTHER=$(sed -n 's/^BENCH_COUNTS status302=[0-9]* other=\([0-9]*\).*/\1/p' "$out")
+    N302=$(sed -n 's/^BENCH_COUNTS [a-z0-9]*=\([0-9]*\) other=.*/\1/p' "$out")   # 302s, or the script's expected status
+    NOTHER=$(sed -n 's/^BENCH_COUNTS [a-z0-9]*=[0-9]* other=\([0-9]*\).*/\1/p' "$out")
     ERRORS=$(sed -n 's/^ *Socket errors: //p' "$out")
     [[ -n $RPS && -n $P99_MS && -n $N302 ]] || die "could not parse wrk output: $(cat "$out")"
     CPU_US=$(awk -v t=$((s1 - s0)) -v n=$((N302 + NOTHER)) -v hz="$TICKS_PER_S" \
@@ -347,7 +348,7 @@ run_wrk() {
         -v s=$((s1 - s0)) -v w=$((w1 - w0)) \
         'BEGIN { o = (b1 - b0 - s - w) * 100 / (t1 - t0); printf "%.0f", (o < 0) ? 0 : o }')
     ((OTHER_PCT <= 10)) || log "warning: $label: $OTHER_PCT % of the machine was busy with other processes"
-    [[ $NOTHER -eq 0 ]] || log "warning: $label: $NOTHER answers were not 302"
+    [[ $NOTHER -eq 0 ]] || log "warning: $label: $NOTHER answers were not the expected status"
     [[ -z $ERRORS ]] || log "warning: $label: socket errors: $ERRORS"
 }
 

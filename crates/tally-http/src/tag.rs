@@ -160,7 +160,7 @@ async fn take_event(state: &AppState, entry: &ProgramEntry, body: Body) -> Resul
                 content_type: "application/json".into(),
                 extra_keys: vec![visitor],
             };
-            let outcome = state.conversions.submit(submission, native::parse(program, &conversion)).await?;
+            let outcome = state.conversions.submit(submission, native::parse(program, &conversion, true)).await?;
             let (status, answer): (StatusCode, Value) = outcome_json(&outcome);
             Ok((status, axum::Json(answer)).into_response())
         }

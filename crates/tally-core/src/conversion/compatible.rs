@@ -43,7 +43,14 @@ const ITEM_FIELDS: [&str; 10] = [
 
 /// Reads the documented parameters. Every problem is listed, not only the first.
 pub fn parse(pairs: &[(String, String)]) -> Result<ConversionRequest, Vec<FieldError>> {
+    parse_identified(pairs, false)
+}
+
+/// Like [`parse`], for a channel that names the visitor itself (the browser tag's
+/// first-party id): the request then needs no attribution key of its own.
+pub fn parse_identified(pairs: &[(String, String)], identified: bool) -> Result<ConversionRequest, Vec<FieldError>> {
     let mut reader = Reader::new(pairs);
+    reader.identified = identified;
     let request = reader.request();
     if reader.errors.is_empty() { Ok(request) } else { Err(reader.errors) }
 }
@@ -52,11 +59,13 @@ struct Reader<'a> {
     /// Non-empty values by lower-case name, with the name as sent.
     values: BTreeMap<String, (&'a str, &'a str)>,
     errors: Vec<FieldError>,
+    /// The channel names the visitor, which is a key in itself.
+    identified: bool,
 }
 
 impl<'a> Reader<'a> {
     fn new(pairs: &'a [(String, String)]) -> Self {
-        let mut reader = Reader { values: BTreeMap::new(), errors: Vec::new() };
+        let mut reader = Reader { values: BTreeMap::new(), errors: Vec::new(), identified: false };
         for (name, value) in pairs {
             let value = value.trim();
             if value.is_empty() {
@@ -251,7 +260,7 @@ impl<'a> Reader<'a> {
 
     /// Rules across fields: an attribution key, and a currency for any money.
     fn check_request(&mut self, request: &ConversionRequest) {
-        if !request.has_attribution_key() {
+        if !request.has_attribution_key() && !self.identified {
             self.error(
                 "ClickId",
                 "an attribution key is required: ClickId, CustomerId, CustomProfileId, OrderPromoCode, \

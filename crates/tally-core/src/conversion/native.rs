@@ -57,8 +57,13 @@ const ITEM_FIELDS: [(&str, &str); 10] = [
 ];
 
 /// Reads one conversion object for `program`. Errors name fields as the caller wrote
-/// them (`orderId`, `items[1].subTotal`).
-pub fn parse(program: ProgramId, object: &Map<String, Value>) -> Result<ConversionRequest, Vec<FieldError>> {
+/// them (`orderId`, `items[1].subTotal`). `identified` says the channel names the
+/// visitor itself, as the tag does, so that no other attribution key is required.
+pub fn parse(
+    program: ProgramId,
+    object: &Map<String, Value>,
+    identified: bool,
+) -> Result<ConversionRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut pairs = vec![("CampaignId".to_owned(), program.to_string())];
     for (name, value) in object {
@@ -76,7 +81,7 @@ pub fn parse(program: ProgramId, object: &Map<String, Value>) -> Result<Conversi
             Err(message) => errors.push(FieldError::malformed(name.as_str(), message)),
         }
     }
-    match compatible::parse(&pairs) {
+    match compatible::parse_identified(&pairs, identified) {
         Ok(request) if errors.is_empty() => Ok(request),
         Ok(_) => Err(errors),
         Err(more) => {
@@ -156,6 +161,7 @@ mod tests {
                 "eventTypeId": 1, "eventDate": "NOW", "orderId": "O-1", "clickId": "abc", "currencyCode": "USD",
                 "items": [{"sku": "A", "subTotal": "10.50", "quantity": 2}, {"sku": "B", "price": 3}]
             })),
+            false,
         )
         .unwrap();
         assert_eq!(request.program, Some(ProgramId(7)));
@@ -172,6 +178,7 @@ mod tests {
                 "eventTypeId": 1, "eventDate": "NOW", "clickId": "abc", "currencyCode": "USD", "colour": "red",
                 "items": [{"sku": "A", "subTotal": "ten"}, {"size": 3}]
             })),
+            false,
         )
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|error| error.field.as_str()).collect();

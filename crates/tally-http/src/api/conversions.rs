@@ -106,7 +106,7 @@ async fn one(
         content_type: "application/json".into(),
         extra_keys: Vec::new(),
     };
-    let outcome = state.conversions.submit(submission, native::parse(program, &object)).await?;
+    let outcome = state.conversions.submit(submission, native::parse(program, &object, false)).await?;
     Ok(outcome_json(&outcome))
 }
 

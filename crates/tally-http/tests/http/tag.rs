@@ -251,3 +251,16 @@ async fn page_loads_are_strict_and_need_the_accounts_credentials() {
     let anonymous = Request::builder().method(Method::POST).uri("/PageLoad").body(Body::empty()).unwrap();
     assert_eq!(app.send(anonymous).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_conversion_naming_only_the_tags_visitor_is_credited_through_its_landing() {
+    let app = TestApp::spawn().await;
+    let click_id = click(&app, 101).await;
+    collect(&app, SHOP, &json!({"type": "landing", "visitor": PHONE, "clickId": click_id})).await;
+    app.advance_minutes(60);
+    // The click cookie is gone (cleared, or another subdomain); the tag's visitor remains.
+    let order = json!({"type": "conversion", "visitor": PHONE, "eventTypeId": 1, "conversion": sale("V-1")});
+    let credited = collect(&app, SHOP, &order).await;
+    assert_eq!(credited.status, StatusCode::CREATED, "{}", credited.text());
+    assert_eq!(credited.json()["partnerId"], 101);
+}

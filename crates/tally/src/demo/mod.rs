@@ -203,7 +203,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("SOCK-WOOL", "accessories", "19.00"),
 ];
 
-/// Some shoppers buy, through the compatible S2S API as a shop's back end would. Some
+/// Some shoppers buy, half through the browser tag on the checkout page, half through
+/// the compatible S2S API as a shop's back end would. Some
 /// sign up on this device first and then buy on another one, named only by
 /// their customer id; some use a partner's promo code.
 async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCredentials, click_id: &str) {
@@ -224,9 +225,13 @@ async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCrede
             .collect();
         let customer = format!("demo-{:08x}", rng.random::<u32>());
         let status = if rng.random_bool(0.6) { "New" } else { "Existing" };
-        (second_device, promo_code, items, customer, status, format!("D-{:012x}", rng.random::<u64>()))
+        let through_tag = rng.random_bool(0.5);
+        (second_device, promo_code, items, customer, status, format!("D-{:012x}", rng.random::<u64>()), through_tag)
     };
-    let (second_device, promo_code, items, customer, status, order_id) = order;
+    let (second_device, promo_code, items, customer, status, order_id, through_tag) = order;
+    if through_tag && !second_device {
+        return tag_conversion(address, program, click_id, &order_id, promo_code, &items).await;
+    }
     let program = program.to_string();
     if second_device {
         // The sign-up on this device links the customer to the clicking browser.
@@ -268,6 +273,42 @@ async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCrede
     let mut form: Vec<(String, String)> = sale.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
     form.extend(names);
     send_conversion(address, credentials, form).await;
+}
+
+/// A conversion as the browser tag on the shop's checkout page sends it: to `/collect`,
+/// from the shop's origin, with the click id the tag kept in its first-party cookie.
+async fn tag_conversion(
+    address: SocketAddr,
+    program: ProgramId,
+    click_id: &str,
+    order_id: &str,
+    promo_code: Option<&str>,
+    items: &[(&str, &str, &str, u32)],
+) {
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(sku, category, price, quantity)| {
+            serde_json::json!({"sku": sku, "category": category, "price": price, "quantity": quantity})
+        })
+        .collect();
+    let visitor = format!("{:032x}", rand::rng().random::<u128>());
+    let event = serde_json::json!({
+        "type": "conversion", "visitor": visitor, "clickId": click_id, "eventTypeId": 1,
+        "conversion": {"orderId": order_id, "eventDate": "NOW", "currencyCode": "USD", "items": items,
+                       "orderPromoCode": promo_code},
+    });
+    let sent = reqwest::Client::new()
+        .post(format!("http://{address}/collect?program={program}"))
+        .header(reqwest::header::ORIGIN, "https://www.acme.test")
+        .header(reqwest::header::CONTENT_TYPE, "text/plain")
+        .body(event.to_string())
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => tracing::warn!(status = %response.status(), "demo tag conversion refused"),
+        Err(error) => tracing::debug!(%error, "demo tag conversion failed"),
+    }
 }
 
 async fn send_conversion<N: AsRef<str>>(address: SocketAddr, credentials: &AccountCredentials, form: Vec<(N, String)>) {
