@@ -153,11 +153,35 @@ fn serve_demo_listens_first_and_fills_its_own_store_with_clicks() {
         clicks = export();
     }
     assert!(clicks > 0, "the demo recorded no click in {:?}", started.elapsed());
+    // Its shoppers also buy, through the S2S API and through the tag.
+    let channels = || demo_conversion_channels(&sandbox.file("tally-demo.db"));
+    let mut seen = channels();
+    while !(seen.contains("s2s") && seen.contains("tag")) && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(500));
+        seen = channels();
+    }
+    assert!(seen.contains("s2s") && seen.contains("tag"), "credited demo conversions came through {seen:?}");
     let stopped = server.terminate();
     assert!(stopped.status.success(), "{}", stopped.stderr);
     assert!(stopped.lines.iter().any(|line| line.starts_with("demo: program 1000")), "{:?}", stopped.lines);
     assert!(sandbox.file("tally-demo.db").exists());
     assert!(!sandbox.file("tally.db").exists(), "the demo never touches the default store");
+}
+
+/// The channels through which the demo store's actions came in.
+fn demo_conversion_channels(path: &std::path::Path) -> std::collections::BTreeSet<String> {
+    use tally_app::ports::Store;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let store = tally_sqlite::SqliteStore::open(path, tally_sqlite::SqliteOptions::default()).expect("the store");
+        let mut channels = std::collections::BTreeSet::new();
+        for submission in store.submissions_after("", 100_000).await.expect("submissions") {
+            if submission.action_id.is_some() {
+                channels.insert(submission.channel);
+            }
+        }
+        channels
+    })
 }
 
 #[tokio::test]
