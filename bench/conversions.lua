@@ -21,15 +21,20 @@ function init(args)
       clicks[#clicks + 1] = id
    end
    credentials, path, prefix = args[2], args[3], args[4]
+   -- "shopper": each click's shopper is one customer, as in a real shop; "shared":
+   -- one customer id for every order (a sloppy integration's "guest"), the worst
+   -- case for identity: one customer linked to every browser.
+   customers = (args[5] == "shared") and "guest" or "c"
 end
 
 function request()
    counter = counter + 1
-   local click = clicks[(counter * 7 + tid) % #clicks + 1]
+   local index = (counter * 7 + tid) % #clicks + 1
+   local click = clicks[index]
    local body = "CampaignId=1&ActionTrackerId=1&EventDate=NOW&CurrencyCode=USD"
       .. "&OrderId=" .. prefix .. "-" .. tid .. "-" .. counter
       .. "&ClickId=" .. click
-      .. "&CustomerId=c" .. (counter % 5000)
+      .. "&CustomerId=" .. ((customers == "guest") and "guest" or ("c" .. index))
       .. "&ItemSku1=TENT&ItemCategory1=tents&ItemPrice1=249.00&ItemQuantity1=1"
       .. "&ItemSku2=MUG&ItemCategory2=accessories&ItemPrice2=14.95&ItemQuantity2=2"
       .. "&OrderDiscount=10.00&OrderShipping=7.95"

@@ -14,7 +14,8 @@
 # in the same round. At the end the actions in each store must equal the 200s
 # answered (plus at most the requests in flight when wrk stopped).
 #
-# Environment: ROUNDS (3), DURATION (10s), CLICKS_N (2000), QUIET_WAIT_S (300),
+# Environment: ROUNDS (3), DURATION (10s), CLICKS_N (2000), CUSTOMERS (shopper|shared),
+# QUIET_WAIT_S (300),
 # BENCH_TALLY_BIN=PATH, BENCH_KEEP=1 keeps the temp dir.
 set -euo pipefail
 
@@ -23,6 +24,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CLICKS_N=${CLICKS_N:-2000}
+# shopper: each click's shopper is its own customer; shared: every order names the
+# same customer id, the worst case for following identities.
+CUSTOMERS=${CUSTOMERS:-shopper}
 PG_URL=${BENCH_POSTGRES_URL:-}
 unset BENCH_POSTGRES_URL   # make_bench_dir: start on SQLite; PostgreSQL is set up below
 
@@ -82,7 +86,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         log "round $r/$ROUNDS: $backend"
         run_wrk "r$r-$backend" "http://127.0.0.1:$TALLY_PORT/" conversions.lua "$DURATION" tally \
             "$BENCH_DIR/clicks-$backend.txt" "${CREDENTIALS_OF[$backend]}" \
-            "/Advertisers/${SID_OF[$backend]}/Conversions" "r$r"
+            "/Advertisers/${SID_OF[$backend]}/Conversions" "r$r" "$CUSTOMERS"
         RPS_OF[$backend,$r]=$RPS P99_OF[$backend,$r]=$P99_MS CPU_OF[$backend,$r]=$CPU_US
         OK_OF[$backend]=$((OK_OF[$backend] + N302))
         stop_tally
@@ -111,7 +115,7 @@ column() { local -n arr=$1; local i; for ((i = 1; i <= ROUNDS; i++)); do echo "$
     echo "# Conversions benchmark, $(date +%F)"
     echo
     machine_note
-    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; each request a new order with two items, a discount, shipping, a click id and a customer id, attributed against $(fmt_int "$CLICKS_N") recorded clicks."
+    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; each request a new order with two items, a discount, shipping, a click id and a customer id ($CUSTOMERS: $([[ $CUSTOMERS == shared ]] && echo "one customer id on every order" || echo "one customer per clicking shopper")), attributed against $(fmt_int "$CLICKS_N") recorded clicks."
     echo
     echo "| round | store | conversions/s | p99 | ratio to SQLite (same round) | server CPU per conversion |"
     echo "|---|---|---|---|---|---|"
@@ -135,7 +139,7 @@ column() { local -n arr=$1; local i; for ((i = 1; i <= ROUNDS; i++)); do echo "$
 echo
 cat "$BENCH_DIR/results.md"
 mkdir -p "$BENCH_HOME/results"
-RESULT_FILE="$BENCH_HOME/results/conversions-$(date +%F).md"
+RESULT_FILE="$BENCH_HOME/results/conversions$([[ $CUSTOMERS == shared ]] && echo -shared)-$(date +%F).md"
 cp "$BENCH_DIR/results.md" "$RESULT_FILE"
 log "written to ${RESULT_FILE#"$REPO"/}"
 for backend in "${BACKENDS[@]}"; do [[ ${VERDICT_OF[$backend]} == OK* ]] || exit 1; done

@@ -53,6 +53,8 @@ macro_rules! store_conformance_tests {
             conversions_round_trip_and_orders_are_unique,
             clicks_are_found_by_click_id_and_visitor,
             identity_links_are_kept_once_per_pair,
+            a_conversions_identity_links_commit_with_it,
+            identity_links_are_capped_per_key_oldest_first,
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy
         );

@@ -27,6 +27,10 @@ use crate::secrets::{Keyed, random_u128};
 /// At most this many identifiers are followed from one conversion: a shared computer
 /// or a reused id must not pull a whole customer base into one journey.
 const MAX_IDENTITY_KEYS: usize = 64;
+/// At most this many links are followed from one identifier, the oldest first: a
+/// "guest" customer id sent on every order, or a shop's shared computer, would
+/// otherwise link everyone.
+const LINKS_PER_KEY: u32 = 16;
 /// At most this many touches are considered for one conversion.
 const MAX_TOUCHES: u32 = 500;
 /// How long a conversion waits for clicks answered just before it to reach the store.
@@ -148,7 +152,8 @@ impl Conversions {
             Err(errors) => {
                 let code = errors.iter().map(|error| error.code).find(|code| *code != RefusalCode::Malformed);
                 let reason = errors.iter().map(|error| format!("{}: {}", error.field, error.message)).collect();
-                self.refuse(&mut record, code.unwrap_or(RefusalCode::Malformed), reason_text(reason), None).await?;
+                let code = code.unwrap_or(RefusalCode::Malformed);
+                self.refuse(&mut record, code, reason_text(reason), None, &[]).await?;
                 return Ok(ConversionOutcome {
                     submission_id: record.submission_id,
                     decision: Decision::Invalid(errors),
@@ -174,7 +179,7 @@ impl Conversions {
             .filter(|entry| entry.account_sid == submission.account_sid);
         let Some(entry) = entry else {
             let message = "the program does not exist in this account".to_owned();
-            return self.refuse(record, RefusalCode::CampaignNotFound, message, None).await;
+            return self.refuse(record, RefusalCode::CampaignNotFound, message, None, &[]).await;
         };
         let program = entry.program.clone();
         record.program = Some(program.id());
@@ -182,12 +187,13 @@ impl Conversions {
             Ok(checked) => checked,
             Err(refusal) => {
                 let refusal = self.mismatch_or(refusal, &submission.account_sid, request);
-                return self.refuse(record, refusal.code, refusal.message, None).await;
+                return self.refuse(record, refusal.code, refusal.message, None, &[]).await;
             }
         };
         record.event_type = Some(checked.event_type.id);
 
         let keys = self.identity_keys(&program, request, submission).await?;
+        let links = links_between(program.id(), &keys, "conversion", now);
         let (clicks, identity) = self.touches(&program, &keys, checked.at).await?;
         let touches: Vec<Touch> = clicks.iter().map(touch_of).collect();
         let input = resolve::attribution_input(&program, request, &checked);
@@ -200,13 +206,13 @@ impl Conversions {
             Outcome::Refused(reason) => {
                 record.detail = Some(json!({"journey": journey, "identity": identity}).to_string());
                 let code = RefusalCode::from(reason);
-                return self.refuse(record, code, refusal_message(code), None).await;
+                return self.refuse(record, code, refusal_message(code), None, &links).await;
             }
         };
         let action = self.action(&program, request, &checked, &attribution, &clicks, (owner, rule), record, now);
         let action = ActionRecord { detail: action_detail(&action, request, &checked, journey, identity), ..action };
         record.action_id = Some(action.action_id.clone());
-        match self.store.record_conversion(record, Some(&action)).await {
+        match self.store.record_conversion(record, Some(&action), &links).await {
             Ok(()) => Ok(Decision::Credited(Box::new(action))),
             Err(StoreError::Conflict(_)) => {
                 record.action_id = None;
@@ -218,7 +224,7 @@ impl Conversions {
                     request.order_id,
                     existing_id.as_deref().unwrap_or("?")
                 );
-                self.refuse(record, RefusalCode::ConvDuplicate, message, existing_id).await
+                self.refuse(record, RefusalCode::ConvDuplicate, message, existing_id, &links).await
             }
             Err(error) => Err(error),
         }
@@ -230,10 +236,11 @@ impl Conversions {
         code: RefusalCode,
         message: String,
         action_id: Option<String>,
+        links: &[IdentityLinkRecord],
     ) -> StoreResult<Decision> {
         record.error_type = Some(code.as_str().into());
         record.error_reason = Some(message.clone());
-        self.store.record_conversion(record, None).await?;
+        self.store.record_conversion(record, None, links).await?;
         Ok(Decision::Refused { code, message, action_id })
     }
 
@@ -260,8 +267,8 @@ impl Conversions {
         }
     }
 
-    /// The conversion's own identifiers, linked to each other so that later
-    /// conversions of any of them find this one's devices.
+    /// The conversion's own identifiers: stored linked to each other with the
+    /// conversion, so that later conversions of any of them find this one's devices.
     async fn identity_keys(
         &self,
         program: &Program,
@@ -287,25 +294,12 @@ impl Conversions {
                 keys.insert(IdentityKey::Visitor(click.visitor));
             }
         }
-        let keys: Vec<IdentityKey> = keys.into_iter().collect();
-        self.link(program.id(), &keys, "conversion").await?;
-        Ok(keys)
+        Ok(keys.into_iter().collect())
     }
 
-    /// Links identifiers seen together: each to the first, both ways.
+    /// Links identifiers seen together (by an `identify` call or a page load).
     pub async fn link(&self, program: ProgramId, keys: &[IdentityKey], source: &str) -> StoreResult<()> {
-        let Some((hub, rest)) = keys.split_first() else { return Ok(()) };
-        let at = self.clock.now();
-        let links: Vec<IdentityLinkRecord> = rest
-            .iter()
-            .flat_map(|other| {
-                let (a, b) = (hub.to_string(), other.to_string());
-                let record =
-                    |key: String, other: String| IdentityLinkRecord { program, key, other, source: source.into(), at };
-                [record(a.clone(), b.clone()), record(b, a)]
-            })
-            .collect();
-        self.store.link_identities(&links).await
+        self.store.link_identities(&links_between(program, keys, source, self.clock.now())).await
     }
 
     /// The clicks of every visitor in the identity, within the longest referral window
@@ -320,7 +314,7 @@ impl Conversions {
         let mut identity: Vec<Value> = keys.iter().map(|key| json!({"key": redact(key), "via": null})).collect();
         let mut frontier: Vec<String> = seen.iter().cloned().collect();
         while !frontier.is_empty() && seen.len() < MAX_IDENTITY_KEYS {
-            let links = self.store.identity_links(program.id(), &frontier).await?;
+            let links = self.store.identity_links(program.id(), &frontier, LINKS_PER_KEY).await?;
             frontier.clear();
             for link in links {
                 if seen.len() < MAX_IDENTITY_KEYS && seen.insert(link.other.clone()) {
@@ -445,6 +439,19 @@ impl Conversions {
             .terms_for(partner, checked.event_type.id, checked.at)
             .map(|terms| payout::compute(&PayoutTerms::compile(terms), &order))
     }
+}
+
+/// The links that join identifiers seen together: each to the first, both ways, so a
+/// lookup from any of them is one index probe.
+fn links_between(program: ProgramId, keys: &[IdentityKey], source: &str, at: Timestamp) -> Vec<IdentityLinkRecord> {
+    let Some((hub, rest)) = keys.split_first() else { return Vec::new() };
+    let record = |key: String, other: String| IdentityLinkRecord { program, key, other, source: source.into(), at };
+    rest.iter()
+        .flat_map(|other| {
+            let (a, b) = (hub.to_string(), other.to_string());
+            [record(a.clone(), b.clone()), record(b, a)]
+        })
+        .collect()
 }
 
 /// The touch a stored click stands for.

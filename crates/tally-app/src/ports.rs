@@ -428,13 +428,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records links between identifiers; links already known are kept as they are.
     async fn link_identities(&self, links: &[IdentityLinkRecord]) -> StoreResult<()>;
-    /// The links of these identifiers.
-    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>>;
+    /// The links of these identifiers: at most `per_key` of each, the oldest first, so a
+    /// hub linked to thousands costs no more than that. Ordered by key, then time, then
+    /// the other identifier.
+    async fn identity_links(
+        &self,
+        program: ProgramId,
+        keys: &[String],
+        per_key: u32,
+    ) -> StoreResult<Vec<IdentityLinkRecord>>;
 
-    /// Stores a submission and, when it made one, its action, in one transaction. An
-    /// action whose (program, event type, order id) is taken is a conflict, and then
-    /// nothing is written.
-    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()>;
+    /// Stores a submission, its action when it made one, and the identity links it
+    /// brought, in one transaction (one commit per conversion). An action whose
+    /// (program, event type, order id) is taken is a conflict, and then nothing is written.
+    async fn record_conversion(
+        &self,
+        submission: &SubmissionRecord,
+        action: Option<&ActionRecord>,
+        links: &[IdentityLinkRecord],
+    ) -> StoreResult<()>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.

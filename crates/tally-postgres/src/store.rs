@@ -310,18 +310,37 @@ impl Store for PostgresStore {
         self.execute(&insert_links_sql(), &arrays.params()).await.map(drop)
     }
 
-    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>> {
+    async fn identity_links(
+        &self,
+        program: ProgramId,
+        keys: &[String],
+        per_key: u32,
+    ) -> StoreResult<Vec<IdentityLinkRecord>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        // Each key's oldest links through the (program, key, time) index, so that a hub
+        // is read no further than `per_key` rows.
         let sql = format!(
-            "SELECT {IDENTITY_COLUMNS} FROM identity_link WHERE program_id = $1 AND key = ANY($2) ORDER BY key, other"
+            "SELECT link.* FROM (SELECT DISTINCT key FROM unnest($2::text[]) AS wanted (key)) AS wanted
+             CROSS JOIN LATERAL (
+                 SELECT {IDENTITY_COLUMNS} FROM identity_link
+                 WHERE program_id = $1 AND identity_link.key = wanted.key
+                 ORDER BY linked_at, other LIMIT $3
+             ) AS link
+             ORDER BY link.key, link.linked_at, link.other"
         );
-        self.query(&sql, &[&id_to_sql(program.0), &keys]).await?.iter().map(identity_row).collect()
+        let params: [&(dyn ToSql + Sync); 3] = [&id_to_sql(program.0), &keys, &i64::from(per_key)];
+        self.query(&sql, &params).await?.iter().map(identity_row).collect()
     }
 
-    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()> {
-        record_conversion(&mut self.client().await?, submission, action).await
+    async fn record_conversion(
+        &self,
+        submission: &SubmissionRecord,
+        action: Option<&ActionRecord>,
+        links: &[IdentityLinkRecord],
+    ) -> StoreResult<()> {
+        record_conversion(&mut self.client().await?, submission, action, links).await
     }
 
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {

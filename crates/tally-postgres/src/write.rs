@@ -4,12 +4,13 @@
 use deadpool_postgres::Object;
 use jiff::Timestamp;
 use tally_app::ports::{
-    ActionRecord, ClickBatch, IdempotencyRecord, SaveOutcome, StoreError, StoreResult, SubmissionRecord,
+    ActionRecord, ClickBatch, IdempotencyRecord, IdentityLinkRecord, SaveOutcome, StoreError, StoreResult,
+    SubmissionRecord,
 };
 use tokio_postgres::error::SqlState;
 
 use crate::connect::describe;
-use crate::conversions::{insert_action, insert_idempotency, insert_submission};
+use crate::conversions::{LinkArrays, insert_action, insert_idempotency, insert_links_sql, insert_submission};
 use crate::rows::{ClickArrays, column, insert_clicks_sql, micros};
 
 /// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
@@ -106,19 +107,25 @@ pub(crate) async fn save_program(
     Ok(outcome)
 }
 
-/// Stores a submission and its action in one transaction. The action goes first: when
-/// its order id is taken, the unique index refuses it, the transaction is dropped (so
-/// rolled back) and the submission is not written either.
+/// Stores a submission, its action and its identity links in one transaction. The
+/// action goes first: when its order id is taken, the unique index refuses it, the
+/// transaction is dropped (so rolled back) and nothing else is written either.
 pub(crate) async fn record_conversion(
     client: &mut Object,
     submission: &SubmissionRecord,
     action: Option<&ActionRecord>,
+    links: &[IdentityLinkRecord],
 ) -> StoreResult<()> {
     let transaction = client.transaction().await.map_err(store_error)?;
     if let Some(action) = action {
         insert_action(&transaction, action).await?;
     }
     insert_submission(&transaction, submission).await?;
+    if !links.is_empty() {
+        let arrays = LinkArrays::new(links);
+        let statement = transaction.prepare_cached(&insert_links_sql()).await.map_err(store_error)?;
+        transaction.execute(&statement, &arrays.params()).await.map_err(store_error)?;
+    }
     transaction.commit().await.map_err(store_error)
 }
 

@@ -72,6 +72,9 @@ CREATE TABLE identity_link (
     PRIMARY KEY (program_id, key, other)
 );
 
+-- A lookup takes the oldest links of each identifier, a bounded number of them.
+CREATE INDEX identity_link_by_age ON identity_link (program_id, key, linked_at, other);
+
 CREATE TABLE idempotency (
     account_sid TEXT NOT NULL,
     key         TEXT NOT NULL,

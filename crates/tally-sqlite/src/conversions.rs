@@ -44,9 +44,9 @@ fn from_minor(minor: i64, currency: Currency) -> Decimal {
 }
 
 pub(crate) fn insert_submission(connection: &Connection, submission: &SubmissionRecord) -> rusqlite::Result<()> {
-    connection.execute(
-        &format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(1, 15)),
-        params![
+    connection
+        .prepare_cached(&format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(1, 15)))?
+        .execute(params![
             submission.submission_id,
             submission.account_sid,
             submission.program.map(|program| id_to_sql(program.0)),
@@ -62,8 +62,7 @@ pub(crate) fn insert_submission(connection: &Connection, submission: &Submission
             submission.order_id,
             submission.event_type.map(|event_type| id_to_sql(event_type.0)),
             submission.detail,
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
@@ -89,9 +88,9 @@ pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord
 
 pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> rusqlite::Result<()> {
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
-    connection.execute(
-        &format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 28)),
-        params![
+    connection
+        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 28)))?
+        .execute(params![
             action.action_id,
             id_to_sql(action.program.0),
             id_to_sql(action.event_type.0),
@@ -120,8 +119,7 @@ pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> r
             action.submission_id,
             action.test,
             action.detail,
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
@@ -214,7 +212,7 @@ pub(crate) fn clicks_of_visitors(
     let mut values: Vec<rusqlite::types::Value> =
         vec![id_to_sql(program.0).into(), range.0.into(), range.1.into(), i64::from(limit).into()];
     values.extend(visitors.iter().map(|visitor| visitor.as_str().to_owned().into()));
-    let mut statement = connection.prepare(&sql)?;
+    let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(params_from_iter(values), |row| Ok(stored_click(row)?.click))?;
     rows.collect()
 }
@@ -243,19 +241,23 @@ pub(crate) fn identity_links(
     connection: &Connection,
     program: ProgramId,
     keys: &[String],
+    per_key: u32,
 ) -> rusqlite::Result<Vec<IdentityLinkRecord>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut keys: Vec<&String> = keys.iter().collect();
+    keys.sort();
+    keys.dedup();
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {IDENTITY_COLUMNS} FROM identity_link WHERE program_id = ?1 AND key = ?2
+         ORDER BY linked_at, other LIMIT ?3"
+    ))?;
+    let mut links = Vec::new();
+    for key in keys {
+        let rows = statement.query_map(params![id_to_sql(program.0), key, per_key], identity_row)?;
+        for row in rows {
+            links.push(row?);
+        }
     }
-    let sql = format!(
-        "SELECT {IDENTITY_COLUMNS} FROM identity_link WHERE program_id = ?1 AND key IN ({}) ORDER BY key, other",
-        placeholders(2, keys.len())
-    );
-    let mut values: Vec<rusqlite::types::Value> = vec![id_to_sql(program.0).into()];
-    values.extend(keys.iter().map(|key| key.clone().into()));
-    let mut statement = connection.prepare(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), identity_row)?;
-    rows.collect()
+    Ok(links)
 }
 
 pub(crate) fn idempotency_row(row: &Row<'_>) -> rusqlite::Result<IdempotencyRecord> {
@@ -275,7 +277,7 @@ pub(crate) fn idempotent_answer(
     key: &str,
 ) -> rusqlite::Result<Option<IdempotencyRecord>> {
     let sql = format!("SELECT {IDEMPOTENCY_COLUMNS} FROM idempotency WHERE account_sid = ?1 AND key = ?2");
-    connection.query_row(&sql, params![account_sid, key], idempotency_row).optional()
+    connection.prepare_cached(&sql)?.query_row(params![account_sid, key], idempotency_row).optional()
 }
 
 pub(crate) fn insert_idempotency(connection: &Connection, record: &IdempotencyRecord) -> rusqlite::Result<()> {

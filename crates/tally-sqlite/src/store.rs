@@ -64,9 +64,8 @@ impl Store for SqliteStore {
     async fn account(&self, account_sid: &str) -> StoreResult<Option<AccountRecord>> {
         let sid = account_sid.to_owned();
         self.read(move |connection| {
-            connection
-                .query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE account_sid = ?1"), [sid], account_row)
-                .optional()
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE account_sid = ?1");
+            connection.prepare_cached(&sql)?.query_row([sid], account_row).optional()
         })
         .await
     }
@@ -322,16 +321,27 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn identity_links(&self, program: ProgramId, keys: &[String]) -> StoreResult<Vec<IdentityLinkRecord>> {
+    async fn identity_links(
+        &self,
+        program: ProgramId,
+        keys: &[String],
+        per_key: u32,
+    ) -> StoreResult<Vec<IdentityLinkRecord>> {
         let keys = keys.to_vec();
-        self.read(move |connection| conversions::identity_links(connection, program, &keys)).await
+        self.read(move |connection| conversions::identity_links(connection, program, &keys, per_key)).await
     }
 
-    async fn record_conversion(&self, submission: &SubmissionRecord, action: Option<&ActionRecord>) -> StoreResult<()> {
-        let (submission, action) = (submission.clone(), action.cloned());
+    async fn record_conversion(
+        &self,
+        submission: &SubmissionRecord,
+        action: Option<&ActionRecord>,
+        links: &[IdentityLinkRecord],
+    ) -> StoreResult<()> {
+        let (submission, action, links) = (submission.clone(), action.cloned(), links.to_vec());
         self.write(move |connection| {
             let transaction = connection.transaction()?;
             conversions::record_conversion(&transaction, &submission, action.as_ref())?;
+            conversions::link_identities(&transaction, &links)?;
             transaction.commit()
         })
         .await
@@ -342,7 +352,7 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             let sql =
                 format!("SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id = ?1 AND account_sid = ?2");
-            connection.query_row(&sql, params![submission_id, account_sid], submission_row).optional()
+            connection.prepare_cached(&sql)?.query_row(params![submission_id, account_sid], submission_row).optional()
         })
         .await
     }
@@ -351,7 +361,7 @@ impl Store for SqliteStore {
         let action_id = action_id.to_owned();
         self.read(move |connection| {
             let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id = ?1");
-            connection.query_row(&sql, [action_id], action_row).optional()
+            connection.prepare_cached(&sql)?.query_row([action_id], action_row).optional()
         })
         .await
     }

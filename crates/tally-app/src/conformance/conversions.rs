@@ -91,25 +91,25 @@ fn accepted(id: &str, action_id: &str) -> SubmissionRecord {
 pub async fn conversions_round_trip_and_orders_are_unique(store: Arc<dyn Store>) {
     store.insert_account(&account("TA1")).await.unwrap();
     let refused = sample_submission("s1");
-    store.record_conversion(&refused, None).await.unwrap();
+    store.record_conversion(&refused, None, &[]).await.unwrap();
     assert_eq!(store.submission("TA1", "s1").await.unwrap(), Some(refused));
     assert_eq!(store.submission("OTHER", "s1").await.unwrap(), None);
 
     let action = sample_action("a1", "O-1", "s2");
-    store.record_conversion(&accepted("s2", "a1"), Some(&action)).await.unwrap();
+    store.record_conversion(&accepted("s2", "a1"), Some(&action), &[]).await.unwrap();
     assert_eq!(store.submission("TA1", "s2").await.unwrap(), Some(accepted("s2", "a1")));
     assert_eq!(store.action("a1").await.unwrap(), Some(action.clone()));
     assert_eq!(store.action_by_order(ProgramId(1), EventTypeId(1), "O-1").await.unwrap(), Some(action));
     assert_eq!(store.action_by_order(ProgramId(1), EventTypeId(2), "O-1").await.unwrap(), None);
 
     let duplicate = sample_action("a2", "O-1", "s3");
-    let outcome = store.record_conversion(&accepted("s3", "a2"), Some(&duplicate)).await;
+    let outcome = store.record_conversion(&accepted("s3", "a2"), Some(&duplicate), &[]).await;
     assert!(matches!(outcome, Err(StoreError::Conflict(_))), "{outcome:?}");
     assert_eq!(store.submission("TA1", "s3").await.unwrap(), None, "a refused transaction writes nothing");
     assert_eq!(store.action("a2").await.unwrap(), None);
 
     let other_event = ActionRecord { event_type: EventTypeId(2), ..usd_action("a3", "O-1", "s4") };
-    store.record_conversion(&accepted("s4", "a3"), Some(&other_event)).await.unwrap();
+    store.record_conversion(&accepted("s4", "a3"), Some(&other_event), &[]).await.unwrap();
     assert_eq!(store.action("a3").await.unwrap(), Some(other_event));
 }
 
@@ -147,6 +147,21 @@ fn link(program: u64, key: &str, other: &str, seconds: i64) -> IdentityLinkRecor
     }
 }
 
+/// A conversion's links are written with it, and not at all when it is refused.
+pub async fn a_conversions_identity_links_commit_with_it(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let links = [link(1, "visitor:a", "customer:c", 1), link(1, "customer:c", "visitor:a", 1)];
+    store.record_conversion(&accepted("s1", "a1"), Some(&sample_action("a1", "O-1", "s1")), &links).await.unwrap();
+    assert_eq!(store.identity_links(ProgramId(1), &["visitor:a".into()], 10).await.unwrap(), links[..1]);
+    let other = [link(1, "visitor:b", "customer:d", 2)];
+    let (submission, action) = (accepted("s2", "a2"), sample_action("a2", "O-1", "s2"));
+    let duplicate = store.record_conversion(&submission, Some(&action), &other).await;
+    assert!(matches!(duplicate, Err(StoreError::Conflict(_))));
+    assert!(store.identity_links(ProgramId(1), &["visitor:b".into()], 10).await.unwrap().is_empty());
+    store.record_conversion(&sample_submission("s3"), None, &links).await.unwrap();
+    assert_eq!(store.all_identity_links().await.unwrap().len(), 2, "links already known are kept once");
+}
+
 /// Identity links are kept once, the first one seen wins, and are found by key.
 pub async fn identity_links_are_kept_once_per_pair(store: Arc<dyn Store>) {
     let both_ways = [link(1, "visitor:a", "customer:c", 1), link(1, "customer:c", "visitor:a", 1)];
@@ -156,12 +171,23 @@ pub async fn identity_links_are_kept_once_per_pair(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store.link_identities(&[]).await.unwrap();
-    let found = store.identity_links(ProgramId(1), &["visitor:a".into()]).await.unwrap();
+    let found = store.identity_links(ProgramId(1), &["visitor:a".into()], 10).await.unwrap();
     assert_eq!(found, [link(1, "visitor:a", "customer:c", 1)]);
-    let found = store.identity_links(ProgramId(1), &["customer:c".into(), "nobody".into()]).await.unwrap();
+    let found = store.identity_links(ProgramId(1), &["customer:c".into(), "nobody".into()], 10).await.unwrap();
     assert_eq!(found, [link(1, "customer:c", "visitor:a", 1)]);
-    assert!(store.identity_links(ProgramId(1), &[]).await.unwrap().is_empty());
+    assert!(store.identity_links(ProgramId(1), &[], 10).await.unwrap().is_empty());
     assert_eq!(store.all_identity_links().await.unwrap().len(), 3);
+}
+
+/// A hub's links are capped per key, the oldest first, whatever order they came in.
+pub async fn identity_links_are_capped_per_key_oldest_first(store: Arc<dyn Store>) {
+    let hub: Vec<_> = (0..30).rev().map(|n| link(1, "customer:guest", &format!("visitor:{n:02}"), n)).collect();
+    store.link_identities(&hub).await.unwrap();
+    store.link_identities(&[link(1, "visitor:x", "customer:other", 5)]).await.unwrap();
+    let keys = ["customer:guest".to_owned(), "visitor:x".to_owned()];
+    let found = store.identity_links(ProgramId(1), &keys, 3).await.unwrap();
+    let others: Vec<&str> = found.iter().map(|link| link.other.as_str()).collect();
+    assert_eq!(others, ["visitor:00", "visitor:01", "visitor:02", "customer:other"]);
 }
 
 fn idempotency(key: &str) -> IdempotencyRecord {
