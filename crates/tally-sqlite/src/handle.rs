@@ -48,10 +48,14 @@ struct ReaderPool {
     path: PathBuf,
     options: SqliteOptions,
     idle: Mutex<Vec<Connection>>,
+    /// Reads in flight, at most [`MAX_READERS`]: more would not run faster on a few
+    /// cores, and every extra connection would be opened and dropped again, losing
+    /// its parsed schema and cached statements.
+    permits: tokio::sync::Semaphore,
 }
 
-/// Idle read connections kept for reuse.
-const MAX_IDLE_READERS: usize = 8;
+/// Read connections: at most this many reads run at once, and each keeps its connection.
+const MAX_READERS: usize = 8;
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database, and starts its writer.
@@ -72,7 +76,12 @@ impl SqliteStore {
                 }
             })
             .map_err(OpenError::Thread)?;
-        let readers = Arc::new(ReaderPool { path: path.to_owned(), options, idle: Mutex::new(Vec::new()) });
+        let readers = Arc::new(ReaderPool {
+            path: path.to_owned(),
+            options,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(MAX_READERS),
+        });
         Ok(SqliteStore { writer, readers })
     }
 
@@ -99,6 +108,8 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let _permit = (self.readers.permits.acquire().await)
+            .map_err(|_| StoreError::Unavailable("the sqlite readers have stopped".into()))?;
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let connection = readers.take()?;
@@ -123,7 +134,7 @@ impl ReaderPool {
 
     fn give_back(&self, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < MAX_IDLE_READERS {
+        if idle.len() < MAX_READERS {
             idle.push(connection);
         }
     }

@@ -193,16 +193,42 @@ fn run_on(sandbox: &Sandbox, url: &str, args: &[&str]) -> Finished {
 }
 
 /// A brand account and [`program_document`] with id `PROGRAM`, made through the CLI on
-/// the PostgreSQL database.
-fn set_up_program(sandbox: &Sandbox, url: &str) {
+/// the PostgreSQL database; returns the account's SID and auth token.
+fn set_up_program(sandbox: &Sandbox, url: &str) -> (String, String) {
     let credentials = run_on(sandbox, url, &["account", "create", "--name", "Outage brand"]).json_line();
     let account_sid = credentials["account_sid"].as_str().expect("an account_sid").to_owned();
+    let auth_token = credentials["auth_token"].as_str().expect("an auth_token").to_owned();
     let file = sandbox.file("program.json");
     let document = serde_json::to_string_pretty(&program_document(PROGRAM)).expect("a document");
     std::fs::write(&file, document).expect("writable sandbox");
     let file = file.display().to_string();
     let report = run_on(sandbox, url, &["program", "apply", &file, "--account", &account_sid]).json_line();
     assert_eq!(report["outcome"], "created", "{report}");
+    (account_sid, auth_token)
+}
+
+/// Sends an S2S conversion for `click_id`; returns the status and the body.
+async fn convert(
+    client: &reqwest::Client,
+    server: &Server,
+    (sid, token): &(String, String),
+    order: &str,
+    click_id: &str,
+) -> (StatusCode, String, Option<String>) {
+    let body = format!(
+        "CampaignId={PROGRAM}&ActionTrackerId=1&EventDate=NOW&OrderId={order}&ClickId={click_id}&Amount=20&CurrencyCode=USD"
+    );
+    let response = client
+        .post(server.url(&format!("/Advertisers/{sid}/Conversions")))
+        .basic_auth(sid, Some(token))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    (status, response.text().await.expect("a body"), retry_after)
 }
 
 /// Clicks `count` links (each a new click, since the client keeps no cookies) and
@@ -287,7 +313,7 @@ async fn redirects_keep_answering_while_postgres_is_down_and_every_click_is_load
     postgres.create_database("tally");
     let url = postgres.url("tally");
     let sandbox = Sandbox::new();
-    set_up_program(&sandbox, &url);
+    let credentials = set_up_program(&sandbox, &url);
     let server = spawn_server(sandbox.tally(&["serve", "--listen", "127.0.0.1:0", "--database", &url]));
     let client = link_client();
 
@@ -311,6 +337,11 @@ async fn redirects_keep_answering_while_postgres_is_down_and_every_click_is_load
     let backlog_lag_later = wait_for_backlog(&client, &server, 15).await;
     assert_eq!(readyz(&client, &server).await, StatusCode::SERVICE_UNAVAILABLE, "/readyz while PostgreSQL is down");
     assert_eq!(metric(&client, &server, "tally_clicks_loaded_total").await, 5, "nothing loaded while down");
+    // A conversion cannot be stored, so it is not acknowledged: a retryable 503.
+    let (status, body, retry_after) = convert(&client, &server, &credentials, "O-OUTAGE", &answered[0]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("\"Status\":\"ERROR\""), "the compatible error shape: {body}");
+    assert!(retry_after.is_some(), "a 503 says when to retry");
     let failures = metric(&client, &server, "tally_click_load_failures_total").await;
     assert!(failures > 0, "the loader must have tried and failed while PostgreSQL was down");
 
@@ -319,6 +350,10 @@ async fn redirects_keep_answering_while_postgres_is_down_and_every_click_is_load
     let recovery = wait_until_loaded(&client, &server, answered.len()).await;
     click_links(&client, &server, 2, &mut answered).await;
     let last_load = wait_until_loaded(&client, &server, answered.len()).await;
+    // The brand's retry is taken, once.
+    let (status, body, _) = convert(&client, &server, &credentials, "O-OUTAGE", &answered[0]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("QUEUED"), "{body}");
 
     let stopped = tokio::task::spawn_blocking(move || server.terminate()).await.expect("terminate");
     assert!(
@@ -335,6 +370,8 @@ async fn redirects_keep_answering_while_postgres_is_down_and_every_click_is_load
     assert_eq!(stored, answered, "the store must hold every answered click once, in the order answered");
     let duplicates = postgres.query("tally", "select count(*) from click group by click_id having count(*) > 1");
     assert!(duplicates.is_empty(), "duplicated click ids: {duplicates:?}");
+    let actions = postgres.query("tally", "select order_id, owner_id from action");
+    assert_eq!(actions, ["O-OUTAGE|7"], "the retried conversion made one action, credited to the click's partner");
 
     // The CLI reads the same clicks back.
     let export = run_on(&sandbox, &url, &["clicks", "export", &PROGRAM.to_string(), "--format", "csv"]).success();
