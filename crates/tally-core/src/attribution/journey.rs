@@ -49,12 +49,12 @@ pub struct JourneyStep {
 }
 
 /// Builds the journey from touches in canonical order; `credited` is the index of the
-/// touch that took the credit, and `decided` whether anybody did.
+/// touch that took the credit, and `refusal` why nobody did, if nobody did.
 pub(super) fn build(
     touches: &[Touch],
     verdicts: &[Verdict],
     credited: Option<usize>,
-    decided: bool,
+    refusal: Option<RefusalReason>,
 ) -> Vec<JourneyStep> {
     let len = touches.len();
     touches
@@ -63,18 +63,20 @@ pub(super) fn build(
         .enumerate()
         .map(|(index, (touch, verdict))| {
             let won = credited == Some(index);
-            let reason = if won { None } else { Some(loser_reason(verdict, decided)) };
+            let reason = if won { None } else { Some(loser_reason(verdict, refusal)) };
             JourneyStep { touch: *touch, position: Position::of(index, len), credited: won, reason }
         })
         .collect()
 }
 
 /// An ineligible touch keeps its own reason; an eligible one lost to another touch or
-/// key, or (when nobody won) to the journey being unclaimed.
-fn loser_reason(verdict: &Verdict, decided: bool) -> RefusalReason {
-    match verdict {
-        Err(reason) => *reason,
-        Ok(_) if decided => RefusalReason::OtherRefPrioritized,
-        Ok(_) => RefusalReason::Unclaimed,
+/// key, or (when nobody won) shares the conversion's refusal: an unclaimed journey, or
+/// a blocking promo code.
+fn loser_reason(verdict: &Verdict, refusal: Option<RefusalReason>) -> RefusalReason {
+    match (verdict, refusal) {
+        (Err(reason), _) => *reason,
+        (Ok(_), None) => RefusalReason::OtherRefPrioritized,
+        (Ok(_), Some(RefusalReason::BlockedByPromoCode)) => RefusalReason::BlockedByPromoCode,
+        (Ok(_), Some(_)) => RefusalReason::Unclaimed,
     }
 }

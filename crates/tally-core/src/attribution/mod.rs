@@ -166,6 +166,9 @@ pub enum RefusalReason {
     Unclaimed,
     /// Eligible, but another touch or key took the credit.
     OtherRefPrioritized,
+    /// Another partner's traffic would have won an order that used a promo code whose
+    /// owner blocks that.
+    BlockedByPromoCode,
 }
 
 impl RefusalReason {
@@ -178,6 +181,7 @@ impl RefusalReason {
             Self::PartnerNotActive => "PARTNER_NOT_ACTIVE",
             Self::Unclaimed => "UNCLAIMED",
             Self::OtherRefPrioritized => "OTHER_REF_PRIORITIZED",
+            Self::BlockedByPromoCode => "BLOCKED_BY_PROMOCODE",
         }
     }
 }
@@ -188,12 +192,19 @@ pub fn attribute(program: &Program, conversion: &Conversion<'_>, touches: &[Touc
     let verdicts: Vec<_> = touches.iter().map(|touch| rules::eligibility(program, conversion, touch)).collect();
     let by_touches = rules::touch_winner(program, conversion, &touches, &verdicts);
     let decision = rules::decide(program, conversion, &touches, &verdicts, by_touches);
+    let blocked = decision.is_some_and(|decision| rules::blocked_by_promo_code(program, conversion, decision));
+    let decision = decision.filter(|_| !blocked);
     let credited = decision.and_then(|decision| rules::credited_touch(decision, by_touches, &touches, &verdicts));
-    let outcome = match decision {
-        Some(decision) => credit(program, decision),
-        None => Outcome::Refused(rules::refusal(conversion, &touches, &verdicts, by_touches)),
+    let refusal = match decision {
+        Some(_) => None,
+        None if blocked => Some(RefusalReason::BlockedByPromoCode),
+        None => Some(rules::refusal(conversion, &touches, &verdicts, by_touches)),
     };
-    let journey = journey::build(&touches, &verdicts, credited, decision.is_some());
+    let outcome = match (decision, refusal) {
+        (Some(decision), _) => credit(program, decision),
+        (None, reason) => Outcome::Refused(reason.unwrap_or(RefusalReason::NoTouch)),
+    };
+    let journey = journey::build(&touches, &verdicts, credited, refusal);
     Attribution { outcome, journey }
 }
 

@@ -182,6 +182,19 @@ fn promo(
     wins.then_some(Decision { owner, rule })
 }
 
+/// Whether the code the order used blocks this winner: another partner, winning through
+/// the code's rules or the touches (an explicit key names its partner on purpose).
+pub(super) fn blocked_by_promo_code(program: &Program, conversion: &Conversion<'_>, decision: Decision) -> bool {
+    if matches!(decision.rule, Rule::ForcedPartner | Rule::UniqueUrl) {
+        return false;
+    }
+    let Some(code) = conversion.promo_code.and_then(|text| program.promo_code(text, conversion.at)) else {
+        return false;
+    };
+    let winner_is_partner = program.owner(decision.owner).is_some_and(|owner| owner.kind == OwnerKind::Partner);
+    code.blocks_other_partners && winner_is_partner && decision.owner != code.owner
+}
+
 /// The touch recorded as credited: the touch winner if it is the winner's, else the
 /// winner's latest eligible touch, if any.
 pub(super) fn credited_touch(

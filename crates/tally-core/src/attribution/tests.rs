@@ -63,7 +63,8 @@ pub(crate) fn program() -> Program {
             {"code": "ALPHA10", "partner": 1, "credit_policy": "ALWAYS"},
             {"code": "GAMMA\\d+", "type": "REGEX", "partner": 3, "credit_policy": "INVOLVED"},
             {"code": "BETA5", "partner": 2, "credit_policy": "WINNER"},
-            {"code": "OLD", "partner": 1, "end": "2026-01-01T00:00:00Z"}
+            {"code": "OLD", "partner": 1, "end": "2026-01-01T00:00:00Z"},
+            {"code": "BETA-ONLY", "partner": 2, "credit_policy": "WINNER", "block_other_partners": true}
         ]
     });
     let document: ProgramDocument = serde_json::from_value(document).expect("document parses");
@@ -228,6 +229,25 @@ fn a_winner_code_credits_its_owner_only_if_it_also_won_by_touches() {
     assert_eq!(result.outcome, Outcome::Credited { partner: BETA, rule: Rule::PromoCodeWinner });
     let result = run(&coded, &[click(ALPHA, 10), click(BETA, 1)]);
     assert_eq!(result.outcome, Outcome::Credited { partner: ALPHA, rule: Rule::FirstClick });
+}
+
+#[test]
+fn a_blocking_code_refuses_an_order_another_partner_would_win() {
+    let coded = Conversion { promo_code: Some("beta-only"), ..conversion() };
+    let result = run(&coded, &[click(GAMMA, 10), click(ALPHA, 1)]);
+    assert_eq!(result.outcome, Outcome::Refused(RefusalReason::BlockedByPromoCode));
+    assert_eq!(reasons(&result), [Some("BLOCKED_BY_PROMOCODE"), Some("BLOCKED_BY_PROMOCODE")]);
+    assert!(result.journey.iter().all(|step| !step.credited));
+    // Its owner still wins, media sources are not partners, and explicit keys are stronger.
+    let result = run(&coded, &[click(GAMMA, 10), click(BETA, 1)]);
+    assert_eq!(result.outcome, Outcome::Credited { partner: BETA, rule: Rule::PromoCodeWinner });
+    let searched = run(&coded, &[click(SEARCH, 1)]).outcome;
+    assert_eq!(searched, Outcome::CreditedToMediaSource { source: SEARCH, rule: Rule::LastClick });
+    let forced = Conversion { forced_partner: Some(GAMMA), ..coded };
+    assert_eq!(
+        run(&forced, &[click(ALPHA, 1)]).outcome,
+        Outcome::Credited { partner: GAMMA, rule: Rule::ForcedPartner }
+    );
 }
 
 #[test]

@@ -313,6 +313,7 @@ impl From<crate::attribution::RefusalReason> for RefusalCode {
             RefusalReason::PartnerNotActive => Self::PartnerNotActive,
             RefusalReason::Unclaimed => Self::Unclaimed,
             RefusalReason::OtherRefPrioritized => Self::OtherRefPrioritized,
+            RefusalReason::BlockedByPromoCode => Self::BlockedByPromocode,
         }
     }
 }

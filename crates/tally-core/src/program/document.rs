@@ -470,6 +470,10 @@ pub struct PromoCodeDoc {
     /// Valid until (exclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<Timestamp>,
+    /// When another partner's traffic would take the credit for an order that used this
+    /// code, refuse the conversion as `BLOCKED_BY_PROMOCODE` instead (SPEC §6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub block_other_partners: bool,
 }
 
 /// Sub ids preset on a vanity link.

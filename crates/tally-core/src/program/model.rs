@@ -95,6 +95,8 @@ pub struct PromoCode {
     pub start: Option<Timestamp>,
     /// Valid until (exclusive), if bounded.
     pub end: Option<Timestamp>,
+    /// Another partner's traffic cannot take the credit for an order using this code.
+    pub blocks_other_partners: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +118,7 @@ impl PromoCode {
             }
         };
         let (owner, credit_policy, start, end) = (doc.partner, doc.credit_policy, doc.start, doc.end);
-        Ok(PromoCode { matcher, owner, credit_policy, start, end })
+        Ok(PromoCode { matcher, owner, credit_policy, start, end, blocks_other_partners: doc.block_other_partners })
     }
 
     /// Whether the code applies to `text` used at `at`: exact codes ignore case,

@@ -273,6 +273,23 @@ async fn a_promo_code_and_a_forced_partner_credit_without_clicks() {
 }
 
 #[tokio::test]
+async fn a_promo_code_that_blocks_other_partners_refuses_their_traffic() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    document["promo_codes"] =
+        json!([{"code": "TRAIL-ONLY", "partner": 101, "credit_policy": "WINNER", "block_other_partners": true}]);
+    app.apply_as(&app.account_sid.clone(), &document).await;
+    let exported = app.api(Method::GET, &format!("/api/v1/programs/{PROGRAM}"), Some(&app.brand_token), None).await;
+    assert_eq!(exported.json()["promo_codes"][0]["block_other_partners"], true, "the key is kept on export");
+    let deal_hunter = click(&app, 102).await;
+    let mut fields = sale(&deal_hunter, "B-1");
+    fields.extend([("PromoCode", "TRAIL-ONLY"), ("Amount", "30")]);
+    let record = queued(&app, &s2s(&app, &fields).await).await;
+    assert_eq!(record["ErrorType"], "BLOCKED_BY_PROMOCODE", "{record}");
+    assert_eq!(record["ActionId"], Value::Null);
+}
+
+#[tokio::test]
 async fn other_media_wins_and_pays_nobody() {
     let app = TestApp::spawn().await;
     let searched = click(&app, 901).await;
