@@ -55,6 +55,7 @@ macro_rules! store_conformance_tests {
             identity_links_are_kept_once_per_pair,
             a_conversions_identity_links_commit_with_it,
             identity_links_are_capped_per_key_oldest_first,
+            a_forgotten_customer_leaves_money_but_no_trace,
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy
         );

@@ -21,7 +21,10 @@ use tally_core::program::Program;
 
 use crate::catalog::CatalogHandle;
 use crate::loader::ClickLoader;
-use crate::ports::{ActionRecord, Clock, IdentityLinkRecord, Store, StoreError, StoreResult, SubmissionRecord};
+use crate::ports::{
+    ActionRecord, Clock, ForgetCustomer, ForgetReport, IdentityLinkRecord, Store, StoreError, StoreResult,
+    SubmissionRecord,
+};
 use crate::secrets::{Keyed, random_u128};
 
 /// At most this many identifiers are followed from one conversion: a shared computer
@@ -146,6 +149,8 @@ impl Conversions {
             order_id: None,
             event_type: None,
             detail: None,
+            customer_id: None,
+            customer_email_hmac: None,
         };
         let request = match request {
             Ok(request) => request,
@@ -161,6 +166,8 @@ impl Conversions {
             }
         };
         record.order_id = Some(request.order_id.clone());
+        record.customer_id = request.customer_id.clone();
+        record.customer_email_hmac = request.customer_email_hash.as_deref().map(|digest| self.keyed.email_hmac(digest));
         let decision = self.decide(&submission, &request, now, &mut record).await?;
         Ok(ConversionOutcome { submission_id: record.submission_id, decision })
     }
@@ -295,6 +302,33 @@ impl Conversions {
             }
         }
         Ok(keys.into_iter().collect())
+    }
+
+    /// Forgets a customer of a program (a privacy request): its identity links, and its
+    /// id, email and raw submissions wherever they were kept. Its actions stay, with
+    /// their money, so partners are still paid what they earned.
+    pub async fn forget_customer(
+        &self,
+        program: ProgramId,
+        customer_id: Option<&str>,
+        email_digest: Option<&str>,
+    ) -> StoreResult<ForgetReport> {
+        let email_hmac = email_digest.map(|digest| self.keyed.email_hmac(digest));
+        let keys = customer_id
+            .map(|id| IdentityKey::Customer(id.to_owned()))
+            .into_iter()
+            .chain(email_hmac.clone().map(IdentityKey::Email))
+            .map(|key| key.to_string())
+            .collect();
+        let at = self.clock.now();
+        let request = ForgetCustomer {
+            program,
+            keys,
+            customer_id: customer_id.map(str::to_owned),
+            customer_email_hmac: email_hmac,
+            payload_note: format!("(removed at {at} on a request to delete the customer's personal data)"),
+        };
+        self.store.forget_customer(&request).await
     }
 
     /// Links identifiers seen together (by an `identify` call or a page load).

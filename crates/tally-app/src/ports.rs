@@ -208,6 +208,10 @@ pub struct SubmissionRecord {
     pub event_type: Option<EventTypeId>,
     /// JSON detail of the decision (the journey considered), when attribution refused it.
     pub detail: Option<String>,
+    /// The customer id it named, so that a privacy request can find it.
+    pub customer_id: Option<String>,
+    /// The keyed HMAC of the email it named, for the same reason.
+    pub customer_email_hmac: Option<String>,
 }
 
 /// An action: a conversion credited to a partner or another media source.
@@ -281,6 +285,32 @@ pub struct IdentityLinkRecord {
     pub source: String,
     /// When they were first seen together.
     pub at: Timestamp,
+}
+
+/// Whom to forget, in one program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetCustomer {
+    /// The program.
+    pub program: ProgramId,
+    /// The customer's identifiers as stored in identity links (`customer:…`, `email:…`).
+    pub keys: Vec<String>,
+    /// The brand's customer id, if given.
+    pub customer_id: Option<String>,
+    /// The keyed HMAC of the customer's email, if given.
+    pub customer_email_hmac: Option<String>,
+    /// What replaces a forgotten submission's raw payload.
+    pub payload_note: String,
+}
+
+/// What forgetting a customer changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ForgetReport {
+    /// Identity links removed.
+    pub identity_links: u64,
+    /// Actions whose customer fields were cleared.
+    pub actions: u64,
+    /// Submissions whose payload and customer fields were cleared.
+    pub submissions: u64,
 }
 
 /// The first answer given to a request with an `Idempotency-Key`.
@@ -447,6 +477,10 @@ pub trait Store: Send + Sync + 'static {
         action: Option<&ActionRecord>,
         links: &[IdentityLinkRecord],
     ) -> StoreResult<()>;
+    /// Forgets a customer (a privacy request): removes every identity link of its ids,
+    /// and its id, email HMAC and raw submissions from actions and submissions, keeping
+    /// their money. Returns what was changed.
+    async fn forget_customer(&self, request: &ForgetCustomer) -> StoreResult<ForgetReport>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.

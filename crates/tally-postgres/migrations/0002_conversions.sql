@@ -28,7 +28,9 @@ CREATE TABLE submission (
     action_id     TEXT,
     order_id      TEXT,
     event_type_id BIGINT,
-    detail        TEXT
+    detail        TEXT,
+    customer_id         TEXT,
+    customer_email_hmac TEXT
 );
 
 CREATE INDEX submission_program_time ON submission (program_id, received_at);

@@ -18,7 +18,8 @@ use crate::rows::{column, id_from_sql, id_to_sql, micros, time_column, timestamp
 use crate::write::store_error;
 
 pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program_id, kind, channel, status, payload,
-    content_type, received_at, error_type, error_reason, action_id, order_id, event_type_id, detail";
+    content_type, received_at, error_type, error_reason, action_id, order_id, event_type_id, detail, customer_id,
+    customer_email_hmac";
 
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
@@ -85,9 +86,9 @@ fn action_error(error: tokio_postgres::Error, action: &ActionRecord) -> StoreErr
 }
 
 pub(crate) async fn insert_submission(transaction: &Transaction<'_>, submission: &SubmissionRecord) -> StoreResult<()> {
-    let sql = format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(15));
+    let sql = format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(17));
     let statement = transaction.prepare_cached(&sql).await.map_err(store_error)?;
-    let params: [&(dyn ToSql + Sync); 15] = [
+    let params: [&(dyn ToSql + Sync); 17] = [
         &submission.submission_id,
         &submission.account_sid,
         &submission.program.map(|program| id_to_sql(program.0)),
@@ -103,6 +104,8 @@ pub(crate) async fn insert_submission(transaction: &Transaction<'_>, submission:
         &submission.order_id,
         &submission.event_type.map(|event_type| id_to_sql(event_type.0)),
         &submission.detail,
+        &submission.customer_id,
+        &submission.customer_email_hmac,
     ];
     transaction.execute(&statement, &params).await.map_err(store_error).map(drop)
 }
@@ -125,6 +128,8 @@ pub(crate) fn submission_row(row: &Row) -> StoreResult<SubmissionRecord> {
         order_id: column(row, 12)?,
         event_type: column::<Option<i64>>(row, 13)?.map(|id| EventTypeId(id_from_sql(id))),
         detail: column(row, 14)?,
+        customer_id: column(row, 15)?,
+        customer_email_hmac: column(row, 16)?,
     })
 }
 

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, IdempotencyRecord,
-    IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick,
-    StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ForgetCustomer, ForgetReport,
+    IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError,
+    StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
@@ -23,7 +23,8 @@ use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
 };
 use crate::write::{
-    import_conversions, import_idempotency_records, load_batch, record_conversion, save_program, store_error,
+    forget_customer, import_conversions, import_idempotency_records, load_batch, record_conversion, save_program,
+    store_error,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -341,6 +342,10 @@ impl Store for PostgresStore {
         links: &[IdentityLinkRecord],
     ) -> StoreResult<()> {
         record_conversion(&mut self.client().await?, submission, action, links).await
+    }
+
+    async fn forget_customer(&self, request: &ForgetCustomer) -> StoreResult<ForgetReport> {
+        forget_customer(&mut self.client().await?, request).await
     }
 
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {

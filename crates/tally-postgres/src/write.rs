@@ -4,14 +4,14 @@
 use deadpool_postgres::Object;
 use jiff::Timestamp;
 use tally_app::ports::{
-    ActionRecord, ClickBatch, IdempotencyRecord, IdentityLinkRecord, SaveOutcome, StoreError, StoreResult,
-    SubmissionRecord,
+    ActionRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, SaveOutcome,
+    StoreError, StoreResult, SubmissionRecord,
 };
 use tokio_postgres::error::SqlState;
 
 use crate::connect::describe;
 use crate::conversions::{LinkArrays, insert_action, insert_idempotency, insert_links_sql, insert_submission};
-use crate::rows::{ClickArrays, column, insert_clicks_sql, micros};
+use crate::rows::{ClickArrays, column, id_to_sql, insert_clicks_sql, micros};
 
 /// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
 /// tally-sqlite, where both are constraint violations), anything else means the store
@@ -127,6 +127,44 @@ pub(crate) async fn record_conversion(
         transaction.execute(&statement, &arrays.params()).await.map_err(store_error)?;
     }
     transaction.commit().await.map_err(store_error)
+}
+
+/// Forgets a customer in one transaction (see `Store::forget_customer`).
+pub(crate) async fn forget_customer(client: &mut Object, request: &ForgetCustomer) -> StoreResult<ForgetReport> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    let program = id_to_sql(request.program.0);
+    let identity_links = transaction
+        .execute(
+            "DELETE FROM identity_link WHERE program_id = $1 AND (key = ANY($2) OR other = ANY($2))",
+            &[&program, &request.keys],
+        )
+        .await
+        .map_err(store_error)?;
+    let whose = "program_id = $1 AND (($2::text IS NOT NULL AND customer_id = $2) \
+                 OR ($3::text IS NOT NULL AND customer_email_hmac = $3))";
+    let (customer_id, email) = (&request.customer_id, &request.customer_email_hmac);
+    let actions = transaction
+        .execute(
+            &format!(
+                "UPDATE action SET customer_id = NULL, customer_email_hmac = NULL,
+                 detail = (detail::jsonb - 'identity')::text WHERE {whose}"
+            ),
+            &[&program, customer_id, email],
+        )
+        .await
+        .map_err(store_error)?;
+    let submissions = transaction
+        .execute(
+            &format!(
+                "UPDATE submission SET payload = $4, customer_id = NULL, customer_email_hmac = NULL,
+                 detail = (detail::jsonb - 'identity')::text WHERE {whose}"
+            ),
+            &[&program, customer_id, email, &request.payload_note],
+        )
+        .await
+        .map_err(store_error)?;
+    transaction.commit().await.map_err(store_error)?;
+    Ok(ForgetReport { identity_links, actions, submissions })
 }
 
 /// Writes submissions and actions exactly as given, in one transaction.

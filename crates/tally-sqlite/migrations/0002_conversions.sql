@@ -22,7 +22,9 @@ CREATE TABLE submission (
     action_id     TEXT,
     order_id      TEXT,
     event_type_id INTEGER,
-    detail        TEXT
+    detail        TEXT,
+    customer_id         TEXT,
+    customer_email_hmac TEXT
 );
 
 CREATE INDEX submission_program_time ON submission (program_id, received_at);

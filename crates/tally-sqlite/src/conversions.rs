@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use tally_app::ports::{ActionRecord, IdempotencyRecord, IdentityLinkRecord, SubmissionRecord};
+use tally_app::ports::{
+    ActionRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, SubmissionRecord,
+};
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::money::Currency;
@@ -11,7 +13,8 @@ use tally_core::money::Currency;
 use crate::rows::{CLICK_COLUMNS, corrupt, id_from_sql, id_to_sql, micros, stored_click, timestamp};
 
 pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program_id, kind, channel, status, payload,
-    content_type, received_at, error_type, error_reason, action_id, order_id, event_type_id, detail";
+    content_type, received_at, error_type, error_reason, action_id, order_id, event_type_id, detail, customer_id,
+    customer_email_hmac";
 
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
@@ -45,7 +48,7 @@ fn from_minor(minor: i64, currency: Currency) -> Decimal {
 
 pub(crate) fn insert_submission(connection: &Connection, submission: &SubmissionRecord) -> rusqlite::Result<()> {
     connection
-        .prepare_cached(&format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(1, 15)))?
+        .prepare_cached(&format!("INSERT INTO submission ({SUBMISSION_COLUMNS}) VALUES ({})", placeholders(1, 17)))?
         .execute(params![
             submission.submission_id,
             submission.account_sid,
@@ -62,6 +65,8 @@ pub(crate) fn insert_submission(connection: &Connection, submission: &Submission
             submission.order_id,
             submission.event_type.map(|event_type| id_to_sql(event_type.0)),
             submission.detail,
+            submission.customer_id,
+            submission.customer_email_hmac,
         ])?;
     Ok(())
 }
@@ -83,6 +88,8 @@ pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord
         order_id: row.get(12)?,
         event_type: row.get::<_, Option<i64>>(13)?.map(|id| EventTypeId(id_from_sql(id))),
         detail: row.get(14)?,
+        customer_id: row.get(15)?,
+        customer_email_hmac: row.get(16)?,
     })
 }
 
@@ -258,6 +265,38 @@ pub(crate) fn identity_links(
         }
     }
     Ok(links)
+}
+
+/// Forgets a customer in one transaction (see `Store::forget_customer`).
+pub(crate) fn forget_customer(
+    transaction: &Transaction<'_>,
+    request: &ForgetCustomer,
+) -> rusqlite::Result<ForgetReport> {
+    let program = id_to_sql(request.program.0);
+    let keys = serde_json::to_string(&request.keys).map_err(|error| corrupt(error.to_string()))?;
+    let identity_links = transaction.execute(
+        "DELETE FROM identity_link WHERE program_id = ?1
+         AND (key IN (SELECT value FROM json_each(?2)) OR other IN (SELECT value FROM json_each(?2)))",
+        params![program, keys],
+    )?;
+    let whose =
+        "program_id = ?1 AND ((?2 IS NOT NULL AND customer_id = ?2) OR (?3 IS NOT NULL AND customer_email_hmac = ?3))";
+    let (customer_id, email) = (&request.customer_id, &request.customer_email_hmac);
+    let actions = transaction.execute(
+        &format!(
+            "UPDATE action SET customer_id = NULL, customer_email_hmac = NULL, detail = json_remove(detail, '$.identity')
+             WHERE {whose}"
+        ),
+        params![program, customer_id, email],
+    )?;
+    let submissions = transaction.execute(
+        &format!(
+            "UPDATE submission SET payload = ?4, customer_id = NULL, customer_email_hmac = NULL,
+             detail = json_remove(detail, '$.identity') WHERE {whose}"
+        ),
+        params![program, customer_id, email, request.payload_note],
+    )?;
+    Ok(ForgetReport { identity_links: identity_links as u64, actions: actions as u64, submissions: submissions as u64 })
 }
 
 pub(crate) fn idempotency_row(row: &Row<'_>) -> rusqlite::Result<IdempotencyRecord> {

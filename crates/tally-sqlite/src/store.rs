@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, IdempotencyRecord,
-    IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick,
-    StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ForgetCustomer, ForgetReport,
+    IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError,
+    StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, ProgramId, VisitorId};
@@ -343,6 +343,17 @@ impl Store for SqliteStore {
             conversions::record_conversion(&transaction, &submission, action.as_ref())?;
             conversions::link_identities(&transaction, &links)?;
             transaction.commit()
+        })
+        .await
+    }
+
+    async fn forget_customer(&self, request: &ForgetCustomer) -> StoreResult<ForgetReport> {
+        let request = request.clone();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            let report = conversions::forget_customer(&transaction, &request)?;
+            transaction.commit()?;
+            Ok(report)
         })
         .await
     }

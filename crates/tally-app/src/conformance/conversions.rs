@@ -7,7 +7,10 @@ use tally_core::click::OwnerKind;
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 
 use super::{account, at, batch, sample_click};
-use crate::ports::{ActionRecord, IdempotencyRecord, IdentityLinkRecord, Store, StoreError, SubmissionRecord};
+use crate::ports::{
+    ActionRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, Store, StoreError,
+    SubmissionRecord,
+};
 
 /// A refused submission with every optional field set.
 pub fn sample_submission(id: &str) -> SubmissionRecord {
@@ -26,7 +29,9 @@ pub fn sample_submission(id: &str) -> SubmissionRecord {
         action_id: None,
         order_id: Some("O-1".into()),
         event_type: Some(EventTypeId(1)),
-        detail: Some(r#"{"journey":[]}"#.into()),
+        detail: Some(r#"{"journey":[],"identity":[]}"#.into()),
+        customer_id: Some("C-1".into()),
+        customer_email_hmac: Some("e".repeat(64)),
     }
 }
 
@@ -160,6 +165,36 @@ pub async fn a_conversions_identity_links_commit_with_it(store: Arc<dyn Store>) 
     assert!(store.identity_links(ProgramId(1), &["visitor:b".into()], 10).await.unwrap().is_empty());
     store.record_conversion(&sample_submission("s3"), None, &links).await.unwrap();
     assert_eq!(store.all_identity_links().await.unwrap().len(), 2, "links already known are kept once");
+}
+
+/// Forgetting a customer removes its links and personal fields, keeps the money, and
+/// leaves other customers alone.
+pub async fn a_forgotten_customer_leaves_money_but_no_trace(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let links = [link(1, "customer:C-1", "visitor:a", 1), link(1, "visitor:a", "customer:C-1", 1)];
+    let action = sample_action("a1", "O-1", "s1");
+    store.record_conversion(&accepted("s1", "a1"), Some(&action), &links).await.unwrap();
+    let other =
+        SubmissionRecord { customer_id: Some("C-2".into()), customer_email_hmac: None, ..sample_submission("s2") };
+    store.record_conversion(&other, None, &[link(1, "customer:C-2", "visitor:b", 2)]).await.unwrap();
+    let forget = ForgetCustomer {
+        program: ProgramId(1),
+        keys: vec!["customer:C-1".into()],
+        customer_id: Some("C-1".into()),
+        customer_email_hmac: None,
+        payload_note: "removed".into(),
+    };
+    let report = store.forget_customer(&forget).await.unwrap();
+    assert_eq!(report, ForgetReport { identity_links: 2, actions: 1, submissions: 1 });
+    let kept = store.action("a1").await.unwrap().unwrap();
+    assert_eq!((kept.customer_id, kept.customer_email_hmac), (None, None));
+    assert_eq!((kept.sale_amount, kept.payout), (action.sale_amount, action.payout), "the money stays");
+    let submission = store.submission("TA1", "s1").await.unwrap().unwrap();
+    assert_eq!((submission.payload.as_str(), submission.customer_id), ("removed", None));
+    assert_eq!(store.all_identity_links().await.unwrap(), [link(1, "customer:C-2", "visitor:b", 2)]);
+    assert_eq!(store.submission("TA1", "s2").await.unwrap().unwrap(), other, "another customer is untouched");
+    let by_email = ForgetCustomer { customer_id: None, customer_email_hmac: Some("e".repeat(64)), ..forget };
+    assert_eq!(store.forget_customer(&by_email).await.unwrap(), ForgetReport::default(), "already forgotten");
 }
 
 /// Identity links are kept once, the first one seen wins, and are found by key.

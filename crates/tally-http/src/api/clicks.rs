@@ -13,7 +13,7 @@ use futures_util::stream;
 use jiff::Timestamp;
 use tally_app::clicks::{ClickExport, ExportError, ExportFormat, ExportRequest, Viewer};
 
-use super::{Caller, program_id};
+use super::{Caller, program_id, query_parameters};
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
 
@@ -22,24 +22,6 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 const PARAMETERS: &[&str] = &["since", "until", "format"];
-
-/// The query, checked: unknown parameters are refused by name.
-fn parameters(raw: Option<&str>) -> Result<HashMap<String, String>, ApiError> {
-    let mut parameters = HashMap::new();
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        let (name, value) = (name.into_owned(), value.into_owned());
-        if !PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::parameter(
-                &name,
-                format!("unknown parameter; expected one of {}", PARAMETERS.join(", ")),
-            ));
-        }
-        if parameters.insert(name.clone(), value).is_some() {
-            return Err(ApiError::parameter(&name, "given twice"));
-        }
-    }
-    Ok(parameters)
-}
 
 fn instant(parameters: &HashMap<String, String>, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
     match parameters.get(name) {
@@ -57,7 +39,7 @@ async fn export_clicks(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let program = program_id(&id)?;
-    let parameters = parameters(raw.as_deref())?;
+    let parameters = query_parameters(raw.as_deref(), PARAMETERS)?;
     let since = instant(&parameters, "since", Timestamp::UNIX_EPOCH)?;
     let until = instant(&parameters, "until", state.clock.now())?;
     let format_name = parameters.get("format").map_or("json", String::as_str);

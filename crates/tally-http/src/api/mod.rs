@@ -2,6 +2,7 @@
 
 mod clicks;
 pub(crate) mod conversions;
+mod customers;
 mod programs;
 
 use axum::Router;
@@ -24,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(programs::router())
         .merge(clicks::router())
         .merge(conversions::router())
+        .merge(customers::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -79,6 +81,25 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
             Err(rejection) => Err(ApiError::new(ErrorKind::MalformedBody, rejection.body_text())),
         }
     }
+}
+
+/// A query string, checked: unknown and repeated parameters are refused by name.
+pub(crate) fn query_parameters(
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut parameters = std::collections::HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let (name, value) = (name.into_owned(), value.into_owned());
+        if !allowed.contains(&name.as_str()) {
+            let message = format!("unknown parameter; expected one of {}", allowed.join(", "));
+            return Err(ApiError::parameter(&name, message));
+        }
+        if parameters.insert(name.clone(), value).is_some() {
+            return Err(ApiError::parameter(&name, "given twice"));
+        }
+    }
+    Ok(parameters)
 }
 
 /// Parses a program id from the path, as a `404` when it cannot be one.

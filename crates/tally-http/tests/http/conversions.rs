@@ -333,6 +333,50 @@ async fn a_conversion_on_a_phone_credits_the_click_made_on_a_laptop_by_the_same_
     );
 }
 
+#[tokio::test]
+async fn a_forgotten_customer_no_longer_joins_devices_and_its_actions_keep_their_money() {
+    let app = TestApp::spawn().await;
+    let laptop_click = click(&app, 101).await;
+    let mut first = sale(&laptop_click, "F-1");
+    first.extend([("CustomerId", "C-9"), ("Amount", "20")]);
+    let record = queued(&app, &s2s(&app, &first).await).await;
+    let action_id = record["ActionId"].as_str().unwrap().to_owned();
+
+    let uri = format!("/api/v1/programs/{PROGRAM}/customers?customerId=C-9");
+    let forgotten = app.api(Method::DELETE, &uri, Some(&app.brand_token), None).await;
+    assert_eq!(forgotten.status, StatusCode::OK, "{}", forgotten.text());
+    assert_eq!(forgotten.json(), json!({"identity_links": 2, "actions": 1, "submissions": 1}));
+
+    let kept = action(&app, &action_id).await;
+    assert_eq!((kept["customerId"].clone(), kept["saleAmount"].clone()), (Value::Null, json!("20.00")));
+    assert_eq!(kept["payout"], "1.60");
+    assert_eq!(kept["identity"], Value::Null);
+    let submission_uri =
+        format!("/Advertisers/{}/APISubmissions/{}", app.account_sid, record["BatchId"].as_str().unwrap());
+    let submission = basic_get(&app, &submission_uri).await;
+    assert!(!submission.text().contains("C-9"), "{}", submission.text());
+
+    // The phone's order names the customer, who no longer leads to the laptop's click.
+    let phone = [
+        ("CampaignId", "1000"),
+        ("ActionTrackerId", "1"),
+        ("EventDate", "NOW"),
+        ("OrderId", "F-2"),
+        ("CustomerId", "C-9"),
+        ("Amount", "60"),
+        ("CurrencyCode", "USD"),
+    ];
+    assert_eq!(queued(&app, &s2s(&app, &phone).await).await["ErrorType"], "NO_TOUCH");
+
+    for query in ["", "?customerEmail=plain@example.com", "?colour=red"] {
+        let bad = format!("/api/v1/programs/{PROGRAM}/customers{query}");
+        assert_eq!(app.api(Method::DELETE, &bad, Some(&app.brand_token), None).await.status, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(app.api(Method::DELETE, &uri, Some(&app.partner_token), None).await.status, StatusCode::FORBIDDEN);
+    let (_, rival) = app.other_account().await;
+    assert_eq!(app.api(Method::DELETE, &uri, Some(&rival), None).await.status, StatusCode::NOT_FOUND);
+}
+
 async fn native(app: &TestApp, body: &Value, key: Option<&str>) -> TestResponse {
     let mut request = Request::builder()
         .method(Method::POST)
@@ -424,7 +468,8 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/programs/{id}",
             "/programs/{id}/actions/{actionId}",
             "/programs/{id}/clicks",
-            "/programs/{id}/conversions"
+            "/programs/{id}/conversions",
+            "/programs/{id}/customers"
         ]
     );
     for (path, operations) in paths {
