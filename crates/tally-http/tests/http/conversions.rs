@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PROGRAM, TestApp, TestResponse, acme_program, encode};
 
 /// Sends a form conversion to the compatible API with the account's credentials.
-async fn s2s(app: &TestApp, fields: &[(&str, &str)]) -> TestResponse {
+pub(crate) async fn s2s(app: &TestApp, fields: &[(&str, &str)]) -> TestResponse {
     let body: Vec<String> = fields.iter().map(|(name, value)| format!("{name}={}", encode(value))).collect();
     s2s_raw(app, &app.account_sid, &app.auth_token, "application/x-www-form-urlencoded", &body.join("&")).await
 }
@@ -35,7 +35,7 @@ async fn basic_get(app: &TestApp, uri: &str) -> TestResponse {
 }
 
 /// The submission record behind a `QueuedUri`.
-async fn queued(app: &TestApp, response: &TestResponse) -> Value {
+pub(crate) async fn queued(app: &TestApp, response: &TestResponse) -> Value {
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let body = response.json();
     assert_eq!(body["Status"], "QUEUED");
@@ -46,7 +46,7 @@ async fn queued(app: &TestApp, response: &TestResponse) -> Value {
     record.json()
 }
 
-async fn action(app: &TestApp, action_id: &str) -> Value {
+pub(crate) async fn action(app: &TestApp, action_id: &str) -> Value {
     let response = app
         .api(Method::GET, &format!("/api/v1/programs/{PROGRAM}/actions/{action_id}"), Some(&app.brand_token), None)
         .await;
@@ -59,7 +59,7 @@ async fn click(app: &TestApp, partner: u64) -> String {
     app.get(&format!("/c/{partner}/1/{PROGRAM}")).await.click_id()
 }
 
-fn sale<'a>(click_id: &'a str, order: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn sale<'a>(click_id: &'a str, order: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("CampaignId", "1000"),
         ("ActionTrackerId", "1"),

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod attribution;
 mod bad_input;
 mod click_export;
 mod conversions;
