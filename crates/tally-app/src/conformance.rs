@@ -56,6 +56,8 @@ macro_rules! store_conformance_tests {
             a_conversions_identity_links_commit_with_it,
             identity_links_are_capped_per_key_oldest_first,
             a_forgotten_customer_leaves_money_but_no_trace,
+            due_actions_are_approved_once_with_an_update,
+            a_lease_has_one_holder_until_it_expires,
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy
         );

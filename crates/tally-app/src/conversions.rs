@@ -16,6 +16,7 @@ use tally_core::conversion::resolve::{self, Checked, Refusal};
 use tally_core::conversion::{ConversionRequest, EventTypeRef, FieldError, RefusalCode};
 use tally_core::identity::IdentityKey;
 use tally_core::ids::{PartnerId, ProgramId, base62_128};
+use tally_core::lifecycle;
 use tally_core::payout::{self, PayoutItem, PayoutOrder, PayoutTerms};
 use tally_core::program::Program;
 
@@ -438,6 +439,7 @@ impl Conversions {
             submission_id: record.submission_id.clone(),
             test: false,
             detail: String::new(),
+            locking_at: locking_at(program, owner, owner_kind, checked),
         }
     }
 
@@ -486,6 +488,19 @@ fn links_between(program: ProgramId, keys: &[IdentityKey], source: &str, at: Tim
             [record(a.clone(), b.clone()), record(b, a)]
         })
         .collect()
+}
+
+/// When a partner's action locks: the locking rule of the terms in force on the event
+/// date, counted in the program's time zone (`tally_core::lifecycle`). Media sources
+/// are paid nothing, so their actions lock at once.
+fn locking_at(program: &Program, owner: PartnerId, kind: OwnerKind, checked: &Checked<'_>) -> Option<Timestamp> {
+    match kind {
+        OwnerKind::MediaSource => Some(checked.at),
+        OwnerKind::Partner => {
+            let rule = program.terms_for(owner, checked.event_type.id, checked.at)?.locking?;
+            Some(lifecycle::locking_instant(checked.at, program.time_zone(), rule))
+        }
+    }
 }
 
 /// The touch a stored click stands for.

@@ -58,6 +58,8 @@ pub struct CopyReport {
     pub submissions: u64,
     /// Actions copied.
     pub actions: u64,
+    /// Action updates copied.
+    pub action_updates: u64,
     /// Identity links copied.
     pub identity_links: u64,
     /// Idempotency records copied.
@@ -136,6 +138,13 @@ async fn copy_conversions(from: &dyn Store, to: &dyn Store) -> Result<(), CopyEr
         after = last.action_id.clone();
         to.import_conversions(&[], &actions).await?;
     }
+    let mut after = String::new();
+    loop {
+        let updates = from.action_updates_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = updates.last() else { break };
+        after = last.update_id.clone();
+        to.import_action_updates(&updates).await?;
+    }
     to.link_identities(&from.all_identity_links().await?).await?;
     to.import_idempotency_records(&from.idempotency_records().await?).await?;
     Ok(())
@@ -191,6 +200,17 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
     }
     hash.number(clicks as i64);
     let (submissions, actions) = hash_conversions(store, &mut hash).await?;
+    hash.section("action updates", 0);
+    let mut action_updates = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = store.action_updates_after(&after, CONVERSION_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.update_id.clone();
+        action_updates += page.len() as u64;
+        page.iter().for_each(|update| hash.debug(update));
+    }
+    hash.number(action_updates as i64);
     let identity_links = store.all_identity_links().await?;
     hash.section("identity links", identity_links.len());
     for link in &identity_links {
@@ -211,6 +231,7 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
         checkpoints: checkpoints.len() as u64,
         submissions,
         actions,
+        action_updates,
         identity_links: identity_links.len() as u64,
         idempotency_records: idempotency_records.len() as u64,
         checksum: hash.finish(),

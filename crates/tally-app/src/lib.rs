@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod conversions;
 pub mod copy;
 pub mod loader;
+pub mod locking;
 pub mod metrics;
 pub mod ports;
 pub mod programs;

@@ -269,6 +269,9 @@ pub struct ActionRecord {
     pub test: bool,
     /// JSON detail: items with their payouts, the journey, order fields.
     pub detail: String,
+    /// When it locks (becomes `APPROVED`), from the terms in force on the event date;
+    /// `None` when the terms set no locking rule.
+    pub locking_at: Option<Timestamp>,
 }
 
 /// Two identifiers seen together (a visitor and a customer, say): linked ids form one
@@ -285,6 +288,31 @@ pub struct IdentityLinkRecord {
     pub source: String,
     /// When they were first seen together.
     pub at: Timestamp,
+}
+
+/// One change of an action: what changed, by how much, who did it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionUpdateRecord {
+    /// Opaque id.
+    pub update_id: String,
+    /// The action.
+    pub action_id: String,
+    /// Its program.
+    pub program: ProgramId,
+    /// When.
+    pub at: Timestamp,
+    /// Who: `scheduler`, or the account or user that asked.
+    pub actor: String,
+    /// The state before.
+    pub from_state: String,
+    /// The state after.
+    pub to_state: String,
+    /// Change of the sale amount, in the action's currency.
+    pub delta_amount: Decimal,
+    /// Change of the payout.
+    pub delta_payout: Decimal,
+    /// Why (`LOCKING_DATE`, `ORDER_UPDATE`, `ITEM_RETURNED`, …).
+    pub reason: String,
 }
 
 /// Whom to forget, in one program.
@@ -481,6 +509,15 @@ pub trait Store: Send + Sync + 'static {
     /// and its id, email HMAC and raw submissions from actions and submissions, keeping
     /// their money. Returns what was changed.
     async fn forget_customer(&self, request: &ForgetCustomer) -> StoreResult<ForgetReport>;
+    /// Approves up to `limit` pending actions whose locking instant is at or before
+    /// `now`, each with an action update by `scheduler` for `LOCKING_DATE`, in one
+    /// transaction; returns how many. An action is approved once, whoever runs this.
+    async fn approve_due(&self, now: Timestamp, limit: u32) -> StoreResult<u64>;
+    /// An action's updates, oldest first.
+    async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>>;
+    /// Takes or renews the lease `name` for `holder` until `until`, if it is free,
+    /// expired at `now`, or already `holder`'s; returns whether `holder` holds it.
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.
@@ -532,6 +569,10 @@ pub trait Store: Send + Sync + 'static {
     async fn idempotency_records(&self) -> StoreResult<Vec<IdempotencyRecord>>;
     /// Writes submissions and actions exactly as given, in one transaction.
     async fn import_conversions(&self, submissions: &[SubmissionRecord], actions: &[ActionRecord]) -> StoreResult<()>;
+    /// Reads up to `limit` action updates with ids after `after` (empty to start), by id.
+    async fn action_updates_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionUpdateRecord>>;
+    /// Writes action updates exactly as given, in one transaction.
+    async fn import_action_updates(&self, updates: &[ActionUpdateRecord]) -> StoreResult<()>;
     /// Writes idempotency records exactly as given.
     async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()>;
 }

@@ -13,6 +13,7 @@ pub mod conversion;
 pub mod identity;
 pub mod ids;
 pub mod landing;
+pub mod lifecycle;
 pub mod link_query;
 pub mod money;
 pub mod payout;

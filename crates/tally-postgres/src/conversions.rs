@@ -4,7 +4,7 @@
 use deadpool_postgres::Transaction;
 use rust_decimal::Decimal;
 use tally_app::ports::{
-    ActionRecord, IdempotencyRecord, IdentityLinkRecord, StoreError, StoreResult, SubmissionRecord,
+    ActionRecord, ActionUpdateRecord, IdempotencyRecord, IdentityLinkRecord, StoreError, StoreResult, SubmissionRecord,
 };
 use tally_core::click::OwnerKind;
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId};
@@ -24,7 +24,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail";
+    submission_id, is_test, detail, locking_at";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -110,6 +110,36 @@ pub(crate) async fn insert_submission(transaction: &Transaction<'_>, submission:
     transaction.execute(&statement, &params).await.map_err(store_error).map(drop)
 }
 
+pub(crate) const ACTION_UPDATE_COLUMNS: &str = "update_id, action_id, program_id, updated_at, actor, from_state,
+    to_state, delta_amount_minor, delta_payout_minor, reason";
+
+/// The update columns qualified by table, for joins with `action`.
+pub(crate) fn qualified_update_columns() -> String {
+    ACTION_UPDATE_COLUMNS
+        .split(',')
+        .map(|column| format!("action_update.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a row selected with the update columns followed by the action's currency.
+pub(crate) fn action_update_row(row: &Row) -> StoreResult<ActionUpdateRecord> {
+    let code: String = column(row, 10)?;
+    let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
+    Ok(ActionUpdateRecord {
+        update_id: column(row, 0)?,
+        action_id: column(row, 1)?,
+        program: ProgramId(id_from_sql(column(row, 2)?)),
+        at: time_column(row, 3)?,
+        actor: column(row, 4)?,
+        from_state: column(row, 5)?,
+        to_state: column(row, 6)?,
+        delta_amount: from_minor(column(row, 7)?, currency)?,
+        delta_payout: from_minor(column(row, 8)?, currency)?,
+        reason: column(row, 9)?,
+    })
+}
+
 /// Reads a row selected with [`SUBMISSION_COLUMNS`].
 pub(crate) fn submission_row(row: &Row) -> StoreResult<SubmissionRecord> {
     Ok(SubmissionRecord {
@@ -136,10 +166,10 @@ pub(crate) fn submission_row(row: &Row) -> StoreResult<SubmissionRecord> {
 pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &ActionRecord) -> StoreResult<()> {
     let sale_amount = to_minor(action.sale_amount, action.currency, "sale amount")?;
     let payout = to_minor(action.payout, action.currency, "payout")?;
-    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(28));
+    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(29));
     let statement = transaction.prepare_cached(&sql).await.map_err(store_error)?;
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
-    let params: [&(dyn ToSql + Sync); 28] = [
+    let params: [&(dyn ToSql + Sync); 29] = [
         &action.action_id,
         &id_to_sql(action.program.0),
         &id_to_sql(action.event_type.0),
@@ -168,6 +198,7 @@ pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &Action
         &action.submission_id,
         &action.test,
         &action.detail,
+        &action.locking_at.map(micros),
     ];
     transaction.execute(&statement, &params).await.map_err(|error| action_error(error, action)).map(drop)
 }
@@ -206,6 +237,7 @@ pub(crate) fn action_row(row: &Row) -> StoreResult<ActionRecord> {
         submission_id: column(row, 25)?,
         test: column(row, 26)?,
         detail: column(row, 27)?,
+        locking_at: column::<Option<i64>>(row, 28)?.map(timestamp).transpose()?,
     })
 }
 

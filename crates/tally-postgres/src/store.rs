@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ForgetCustomer, ForgetReport,
-    IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError,
-    StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
+    ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
+    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
@@ -15,16 +15,17 @@ use tokio_postgres::types::ToSql;
 
 use crate::connect::{ConnectError, classify, pool};
 use crate::conversions::{
-    ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, LinkArrays, SUBMISSION_COLUMNS, action_row, idempotency_row,
-    identity_row, insert_idempotency, insert_links_sql, submission_row,
+    ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, LinkArrays, SUBMISSION_COLUMNS, action_row,
+    action_update_row, idempotency_row, identity_row, insert_idempotency, insert_links_sql, qualified_update_columns,
+    submission_row,
 };
 use crate::migrate::migrate;
 use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
 };
 use crate::write::{
-    forget_customer, import_conversions, import_idempotency_records, load_batch, record_conversion, save_program,
-    store_error,
+    acquire_lease, approve_due, forget_customer, import_action_updates, import_conversions, import_idempotency_records,
+    load_batch, record_conversion, save_program, store_error,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -344,6 +345,23 @@ impl Store for PostgresStore {
         record_conversion(&mut self.client().await?, submission, action, links).await
     }
 
+    async fn approve_due(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        approve_due(&self.client().await?, now, limit).await
+    }
+
+    async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let sql = format!(
+            "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+             WHERE action_update.action_id = $1 ORDER BY updated_at, update_id",
+            qualified_update_columns()
+        );
+        self.query(&sql, &[&action_id]).await?.iter().map(action_update_row).collect()
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        acquire_lease(&self.client().await?, name, holder, now, until).await
+    }
+
     async fn forget_customer(&self, request: &ForgetCustomer) -> StoreResult<ForgetReport> {
         forget_customer(&mut self.client().await?, request).await
     }
@@ -490,6 +508,19 @@ impl Store for PostgresStore {
 
     async fn import_conversions(&self, submissions: &[SubmissionRecord], actions: &[ActionRecord]) -> StoreResult<()> {
         import_conversions(&mut self.client().await?, submissions, actions).await
+    }
+
+    async fn action_updates_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let sql = format!(
+            "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+             WHERE update_id > $1 ORDER BY update_id LIMIT $2",
+            qualified_update_columns()
+        );
+        self.query(&sql, &[&after, &i64::from(limit)]).await?.iter().map(action_update_row).collect()
+    }
+
+    async fn import_action_updates(&self, updates: &[ActionUpdateRecord]) -> StoreResult<()> {
+        import_action_updates(&mut self.client().await?, updates).await
     }
 
     async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()> {

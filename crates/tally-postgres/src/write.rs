@@ -4,13 +4,17 @@
 use deadpool_postgres::Object;
 use jiff::Timestamp;
 use tally_app::ports::{
-    ActionRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, SaveOutcome,
-    StoreError, StoreResult, SubmissionRecord,
+    ActionRecord, ActionUpdateRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
+    SaveOutcome, StoreError, StoreResult, SubmissionRecord,
 };
+use tally_core::money::Currency;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 use crate::connect::describe;
-use crate::conversions::{LinkArrays, insert_action, insert_idempotency, insert_links_sql, insert_submission};
+use crate::conversions::{
+    ACTION_UPDATE_COLUMNS, LinkArrays, insert_action, insert_idempotency, insert_links_sql, insert_submission, to_minor,
+};
 use crate::rows::{ClickArrays, column, id_to_sql, insert_clicks_sql, micros};
 
 /// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
@@ -127,6 +131,75 @@ pub(crate) async fn record_conversion(
         transaction.execute(&statement, &arrays.params()).await.map_err(store_error)?;
     }
     transaction.commit().await.map_err(store_error)
+}
+
+/// Approves due pending actions with their updates in one statement: the rows are
+/// locked as they are chosen (`SKIP LOCKED`), so two nodes running this at once approve
+/// disjoint actions and record each approval once.
+pub(crate) async fn approve_due(client: &Object, now: Timestamp, limit: u32) -> StoreResult<u64> {
+    let sql = format!(
+        "WITH due AS (
+             SELECT action_id FROM action WHERE state = 'PENDING' AND locking_at <= $1
+             ORDER BY locking_at, action_id LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), approved AS (
+             UPDATE action SET state = 'APPROVED' FROM due WHERE action.action_id = due.action_id
+             RETURNING action.action_id, action.program_id
+         )
+         INSERT INTO action_update ({ACTION_UPDATE_COLUMNS})
+         SELECT md5(random()::text || clock_timestamp()::text || approved.action_id), approved.action_id,
+                approved.program_id, $1, 'scheduler', 'PENDING', 'APPROVED', 0, 0, 'LOCKING_DATE'
+         FROM approved"
+    );
+    client.execute(&sql, &[&micros(now), &i64::from(limit)]).await.map_err(store_error)
+}
+
+/// Writes action updates exactly as given, each in its action's currency.
+pub(crate) async fn import_action_updates(client: &mut Object, updates: &[ActionUpdateRecord]) -> StoreResult<()> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    let insert =
+        format!("INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    for update in updates {
+        let row = transaction
+            .query_one("SELECT currency FROM action WHERE action_id = $1", &[&update.action_id])
+            .await
+            .map_err(store_error)?;
+        let code: String = column(&row, 0)?;
+        let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &update.update_id,
+            &update.action_id,
+            &id_to_sql(update.program.0),
+            &micros(update.at),
+            &update.actor,
+            &update.from_state,
+            &update.to_state,
+            &to_minor(update.delta_amount, currency, "delta amount")?,
+            &to_minor(update.delta_payout, currency, "delta payout")?,
+            &update.reason,
+        ];
+        transaction.execute(&insert, &params).await.map_err(store_error)?;
+    }
+    transaction.commit().await.map_err(store_error)
+}
+
+/// Takes or renews a lease (see `Store::acquire_lease`).
+pub(crate) async fn acquire_lease(
+    client: &Object,
+    name: &str,
+    holder: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> StoreResult<bool> {
+    let changed = client
+        .execute(
+            "INSERT INTO lease (name, holder, expires_at) VALUES ($1, $2, $4)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE lease.holder = excluded.holder OR lease.expires_at <= $3",
+            &[&name, &holder, &micros(now), &micros(until)],
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(changed == 1)
 }
 
 /// Forgets a customer in one transaction (see `Store::forget_customer`).

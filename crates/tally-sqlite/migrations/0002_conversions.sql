@@ -57,13 +57,16 @@ CREATE TABLE action (
     sub_id3             TEXT,
     submission_id       TEXT NOT NULL,
     is_test             INTEGER NOT NULL,
-    detail              TEXT NOT NULL
+    detail              TEXT NOT NULL,
+    locking_at          INTEGER
 );
 
 -- An order id is unique per event type (CONV_DUPLICATE): the database enforces it,
 -- so two nodes racing with the same order cannot both make an action.
 CREATE UNIQUE INDEX action_order ON action (program_id, event_type_id, order_id);
 CREATE INDEX action_program_event_time ON action (program_id, event_at);
+-- The locking job finds pending actions whose locking instant has passed.
+CREATE INDEX action_state_locking ON action (state, locking_at);
 
 CREATE TABLE identity_link (
     program_id INTEGER NOT NULL,
@@ -85,4 +88,27 @@ CREATE TABLE idempotency (
     response    TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (account_sid, key)
+);
+
+-- Every change of an action, with who made it and why: nothing changes without a trace.
+CREATE TABLE action_update (
+    update_id          TEXT PRIMARY KEY,
+    action_id          TEXT NOT NULL,
+    program_id         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    actor              TEXT NOT NULL,
+    from_state         TEXT NOT NULL,
+    to_state           TEXT NOT NULL,
+    delta_amount_minor INTEGER NOT NULL,
+    delta_payout_minor INTEGER NOT NULL,
+    reason             TEXT NOT NULL
+);
+
+CREATE INDEX action_update_action ON action_update (action_id, updated_at);
+
+-- Leases of background jobs, so that one node runs each at a time.
+CREATE TABLE lease (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
 );

@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_f
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tally_app::ports::{
-    ActionRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, SubmissionRecord,
+    ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
+    SubmissionRecord,
 };
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
@@ -19,7 +20,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail";
+    submission_id, is_test, detail, locking_at";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -96,7 +97,7 @@ pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord
 pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> rusqlite::Result<()> {
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
     connection
-        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 28)))?
+        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 29)))?
         .execute(params![
             action.action_id,
             id_to_sql(action.program.0),
@@ -126,6 +127,7 @@ pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> r
             action.submission_id,
             action.test,
             action.detail,
+            action.locking_at.map(micros),
         ])?;
     Ok(())
 }
@@ -163,6 +165,7 @@ pub(crate) fn action_row(row: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         submission_id: row.get(25)?,
         test: row.get(26)?,
         detail: row.get(27)?,
+        locking_at: row.get::<_, Option<i64>>(28)?.map(timestamp).transpose()?,
     })
 }
 
@@ -265,6 +268,107 @@ pub(crate) fn identity_links(
         }
     }
     Ok(links)
+}
+
+pub(crate) const ACTION_UPDATE_COLUMNS: &str = "update_id, action_id, program_id, updated_at, actor, from_state,
+    to_state, delta_amount_minor, delta_payout_minor, reason";
+
+/// Approves due pending actions with their updates (see `Store::approve_due`). The
+/// writer connection is the only writer, so reading the due ids and updating them in
+/// one transaction cannot race.
+pub(crate) fn approve_due(transaction: &Transaction<'_>, now: i64, limit: u32) -> rusqlite::Result<u64> {
+    let due: Vec<(String, i64)> = {
+        let mut statement = transaction.prepare_cached(
+            "SELECT action_id, program_id FROM action WHERE state = 'PENDING' AND locking_at <= ?1
+             ORDER BY locking_at, action_id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut approve = transaction.prepare_cached("UPDATE action SET state = 'APPROVED' WHERE action_id = ?1")?;
+    let mut record = transaction.prepare_cached(&format!(
+        "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS})
+         VALUES (lower(hex(randomblob(16))), ?1, ?2, ?3, 'scheduler', 'PENDING', 'APPROVED', 0, 0, 'LOCKING_DATE')"
+    ))?;
+    for (action_id, program) in &due {
+        approve.execute([action_id])?;
+        record.execute(params![action_id, program, now])?;
+    }
+    Ok(due.len() as u64)
+}
+
+/// Reads a row selected with [`ACTION_UPDATE_COLUMNS`]; amounts in the action's currency.
+pub(crate) fn action_update_row(row: &Row<'_>, currency: Currency) -> rusqlite::Result<ActionUpdateRecord> {
+    Ok(ActionUpdateRecord {
+        update_id: row.get(0)?,
+        action_id: row.get(1)?,
+        program: ProgramId(id_from_sql(row.get(2)?)),
+        at: timestamp(row.get(3)?)?,
+        actor: row.get(4)?,
+        from_state: row.get(5)?,
+        to_state: row.get(6)?,
+        delta_amount: from_minor(row.get(7)?, currency),
+        delta_payout: from_minor(row.get(8)?, currency),
+        reason: row.get(9)?,
+    })
+}
+
+/// Reads action updates with their action's currency (selected as the last column).
+pub(crate) fn action_updates(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<ActionUpdateRecord>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| {
+        let code: String = row.get(10)?;
+        let currency: Currency = code.parse().map_err(|_| corrupt(format!("unknown currency {code:?}")))?;
+        action_update_row(row, currency)
+    })?;
+    rows.collect()
+}
+
+pub(crate) fn insert_action_update(
+    connection: &Connection,
+    update: &ActionUpdateRecord,
+    currency: Currency,
+) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(&format!(
+            "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ({})",
+            placeholders(1, 10)
+        ))?
+        .execute(params![
+            update.update_id,
+            update.action_id,
+            id_to_sql(update.program.0),
+            micros(update.at),
+            update.actor,
+            update.from_state,
+            update.to_state,
+            to_minor(update.delta_amount, currency)?,
+            to_minor(update.delta_payout, currency)?,
+            update.reason,
+        ])?;
+    Ok(())
+}
+
+/// Takes or renews a lease (see `Store::acquire_lease`).
+pub(crate) fn acquire_lease(
+    connection: &Connection,
+    name: &str,
+    holder: &str,
+    now: i64,
+    until: i64,
+) -> rusqlite::Result<bool> {
+    let changed = connection
+        .prepare_cached(
+            "INSERT INTO lease (name, holder, expires_at) VALUES (?1, ?2, ?4)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE lease.holder = excluded.holder OR lease.expires_at <= ?3",
+        )?
+        .execute(params![name, holder, now, until])?;
+    Ok(changed == 1)
 }
 
 /// Forgets a customer in one transaction (see `Store::forget_customer`).

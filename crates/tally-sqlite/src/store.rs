@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery, ForgetCustomer, ForgetReport,
-    IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome, SettingRecord, Store, StoreError,
-    StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
+    ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
+    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, ProgramId, VisitorId};
@@ -358,6 +358,35 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn approve_due(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            let approved = conversions::approve_due(&transaction, micros(now), limit)?;
+            transaction.commit()?;
+            Ok(approved)
+        })
+        .await
+    }
+
+    async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let action_id = action_id.to_owned();
+        self.read(move |connection| {
+            let sql = format!(
+                "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+                 WHERE action_update.action_id = ?1 ORDER BY updated_at, update_id",
+                qualified_update_columns()
+            );
+            conversions::action_updates(connection, &sql, [action_id])
+        })
+        .await
+    }
+
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |connection| conversions::acquire_lease(connection, &name, &holder, micros(now), micros(until)))
+            .await
+    }
+
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {
         let (account_sid, submission_id) = (account_sid.to_owned(), submission_id.to_owned());
         self.read(move |connection| {
@@ -554,6 +583,37 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn action_updates_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let after = after.to_owned();
+        self.read(move |connection| {
+            let sql = format!(
+                "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+                 WHERE update_id > ?1 ORDER BY update_id LIMIT ?2",
+                qualified_update_columns()
+            );
+            conversions::action_updates(connection, &sql, params![after, limit])
+        })
+        .await
+    }
+
+    async fn import_action_updates(&self, updates: &[ActionUpdateRecord]) -> StoreResult<()> {
+        let updates = updates.to_vec();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            for update in &updates {
+                let currency: String = transaction.query_row(
+                    "SELECT currency FROM action WHERE action_id = ?1",
+                    [&update.action_id],
+                    |row| row.get(0),
+                )?;
+                let currency = currency.parse().map_err(|_| rusqlite::Error::InvalidQuery)?;
+                conversions::insert_action_update(&transaction, update, currency)?;
+            }
+            transaction.commit()
+        })
+        .await
+    }
+
     async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()> {
         let records = records.to_vec();
         self.write(move |connection| {
@@ -565,4 +625,13 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// The update columns, qualified where the join with `action` would make them ambiguous.
+fn qualified_update_columns() -> String {
+    conversions::ACTION_UPDATE_COLUMNS
+        .split(',')
+        .map(|column| format!("action_update.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

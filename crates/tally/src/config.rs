@@ -32,6 +32,26 @@ pub(crate) struct Config {
     pub(crate) edge: EdgeSection,
     #[serde(default)]
     pub(crate) click_log: ClickLogSection,
+    #[serde(default)]
+    pub(crate) scheduler: SchedulerSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SchedulerSection {
+    /// Seconds between two runs of the background jobs (locking due actions).
+    #[serde(default = "default_interval_seconds")]
+    pub(crate) interval_seconds: u64,
+}
+
+fn default_interval_seconds() -> u64 {
+    60
+}
+
+impl Default for SchedulerSection {
+    fn default() -> Self {
+        SchedulerSection { interval_seconds: default_interval_seconds() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -122,6 +142,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("click_log.lanes", Kind::Count),
     ("click_log.max_batch", Kind::Count),
     ("click_log.max_backlog", Kind::Count),
+    ("scheduler.interval_seconds", Kind::Count),
 ];
 
 /// Environment variables with the prefix that are not settings.
@@ -266,6 +287,7 @@ pub(crate) struct Settings {
     pub(crate) click_log_dir: PathBuf,
     pub(crate) lanes: usize,
     pub(crate) max_backlog: u64,
+    pub(crate) scheduler_interval: std::time::Duration,
 }
 
 /// The default store: a file in the working directory; the demo gets its own so it
@@ -294,6 +316,9 @@ impl Config {
         if self.click_log.max_backlog == 0 {
             bail!("click_log.max_backlog: must be at least 1");
         }
+        if !(1..=86_400).contains(&self.scheduler.interval_seconds) {
+            bail!("scheduler.interval_seconds: must be between 1 and 86400");
+        }
         let click_log_dir = match (&self.click_log.dir, &database) {
             (Some(dir), _) => PathBuf::from(dir),
             (None, DatabaseUrl::Sqlite(path)) => {
@@ -315,6 +340,7 @@ impl Config {
             click_log_dir,
             lanes: self.click_log.lanes,
             max_backlog: self.click_log.max_backlog,
+            scheduler_interval: std::time::Duration::from_secs(self.scheduler.interval_seconds),
         })
     }
 }

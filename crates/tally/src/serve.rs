@@ -11,6 +11,7 @@ use tally_app::accounts::{Accounts, FirstRun};
 use tally_app::catalog::CatalogHandle;
 use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
+use tally_app::locking::LockingJob;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::Programs;
@@ -67,7 +68,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         store: store.clone(),
         metrics,
         keyed,
-        clock,
+        clock: clock.clone(),
         edge: EdgeSettings {
             secure_cookies: settings.secure_cookies,
             trust_proxy_headers: settings.trust_proxy_headers,
@@ -83,12 +84,16 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%address, database = %settings.database, "tally is serving");
 
     let refresher = tokio::spawn(refresh_catalog(catalog));
+    let holder = format!("{address}-{}", random_token(1));
+    let locking = LockingJob::new(store.clone(), clock.clone(), holder, settings.scheduler_interval);
+    let scheduler = tokio::spawn(run_locking(locking, settings.scheduler_interval));
     let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program, demo.s2s)));
     let app = tally_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     server.await.context("the HTTP server failed")?;
 
     refresher.abort();
+    scheduler.abort();
     if let Some(driver) = driver {
         driver.abort();
     }
@@ -122,6 +127,19 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
     }
     out.flush()?;
     Ok(())
+}
+
+/// Runs the locking job every `interval`; only the node holding its lease works.
+async fn run_locking(job: LockingJob, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match job.run_once().await {
+            Ok(Some(approved)) if approved > 0 => tracing::info!(approved, "due actions locked"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot run the locking job"),
+        }
+    }
 }
 
 async fn refresh_catalog(catalog: Arc<CatalogHandle>) {

@@ -64,6 +64,7 @@ pub fn sample_action(id: &str, order_id: &str, submission_id: &str) -> ActionRec
         submission_id: submission_id.into(),
         test: false,
         detail: r#"{"items":[]}"#.into(),
+        locking_at: Some(at(5_000_000)),
     }
 }
 
@@ -76,6 +77,7 @@ fn usd_action(id: &str, order_id: &str, submission_id: &str) -> ActionRecord {
         ad: None,
         click_id: None,
         referring_at: None,
+        locking_at: None,
         test: true,
         ..sample_action(id, order_id, submission_id)
     }
@@ -195,6 +197,56 @@ pub async fn a_forgotten_customer_leaves_money_but_no_trace(store: Arc<dyn Store
     assert_eq!(store.submission("TA1", "s2").await.unwrap().unwrap(), other, "another customer is untouched");
     let by_email = ForgetCustomer { customer_id: None, customer_email_hmac: Some("e".repeat(64)), ..forget };
     assert_eq!(store.forget_customer(&by_email).await.unwrap(), ForgetReport::default(), "already forgotten");
+}
+
+/// Due pending actions are approved once each, with an update that says why; actions
+/// not yet due, without a locking rule, or not pending are left alone.
+pub async fn due_actions_are_approved_once_with_an_update(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let due = |id: &str, order: &str, locking: Option<i64>| ActionRecord {
+        locking_at: locking.map(at),
+        ..sample_action(id, order, &format!("s-{id}"))
+    };
+    let actions =
+        [due("a1", "O-1", Some(10)), due("a2", "O-2", Some(20)), due("a3", "O-3", Some(99)), due("a4", "O-4", None)];
+    for action in &actions {
+        store
+            .record_conversion(&accepted(&format!("s-{}", action.action_id), &action.action_id), Some(action), &[])
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.approve_due(at(20), 1).await.unwrap(), 1, "the limit holds");
+    assert_eq!(store.approve_due(at(20), 10).await.unwrap(), 1);
+    assert_eq!(store.approve_due(at(20), 10).await.unwrap(), 0, "never twice");
+    let states: Vec<String> = states_of(&store, &["a1", "a2", "a3", "a4"]).await;
+    assert_eq!(states, ["APPROVED", "APPROVED", "PENDING", "PENDING"]);
+    let updates = store.action_updates("a1").await.unwrap();
+    assert_eq!(updates.len(), 1);
+    let update = &updates[0];
+    assert_eq!((update.actor.as_str(), update.reason.as_str()), ("scheduler", "LOCKING_DATE"));
+    assert_eq!((update.from_state.as_str(), update.to_state.as_str()), ("PENDING", "APPROVED"));
+    assert_eq!((update.at, update.delta_payout), (at(20), Decimal::ZERO));
+    assert!(store.action_updates("a3").await.unwrap().is_empty());
+    let listed = store.action_updates_after("", 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+}
+
+async fn states_of(store: &Arc<dyn Store>, ids: &[&str]) -> Vec<String> {
+    let mut states = Vec::new();
+    for id in ids {
+        states.push(store.action(id).await.unwrap().unwrap().state);
+    }
+    states
+}
+
+/// A lease is held by one holder until it expires, and renewed by its holder.
+pub async fn a_lease_has_one_holder_until_it_expires(store: Arc<dyn Store>) {
+    assert!(store.acquire_lease("locking", "node-a", at(0), at(60)).await.unwrap());
+    assert!(!store.acquire_lease("locking", "node-b", at(30), at(90)).await.unwrap());
+    assert!(store.acquire_lease("locking", "node-a", at(50), at(110)).await.unwrap(), "renewed");
+    assert!(!store.acquire_lease("locking", "node-b", at(100), at(160)).await.unwrap());
+    assert!(store.acquire_lease("locking", "node-b", at(110), at(170)).await.unwrap(), "expired, taken over");
+    assert!(store.acquire_lease("other", "node-a", at(110), at(170)).await.unwrap(), "leases are per name");
 }
 
 /// Identity links are kept once, the first one seen wins, and are found by key.

@@ -19,6 +19,7 @@ use crate::landing::{PermittedDomains, TrackingTemplate};
 #[derive(Debug, Clone)]
 pub struct Program {
     pub(super) document: ProgramDocument,
+    pub(super) time_zone: jiff::tz::TimeZone,
     pub(super) default_landing_page: Url,
     pub(super) permitted_domains: PermittedDomains,
     pub(super) tracking_template: TrackingTemplate,
@@ -214,6 +215,11 @@ impl Program {
     /// Normalised tracking domains.
     pub fn tracking_domains(&self) -> &[String] {
         &self.tracking_domains
+    }
+
+    /// The program's time zone: locking and statements count days in it.
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.time_zone
     }
 
     /// The program's currency.

@@ -92,8 +92,9 @@ impl Program {
         let settings = &document.program;
 
         problems.name("program.name".into(), &settings.name);
+        let time_zone = jiff::tz::TimeZone::get(&settings.time_zone).ok();
         problems.check(
-            jiff::tz::TimeZone::get(&settings.time_zone).is_ok(),
+            time_zone.is_some(),
             "program.time_zone",
             format!("{:?} is not an IANA time zone", settings.time_zone),
         );
@@ -124,6 +125,7 @@ impl Program {
 
         match (default_landing_page, tracking_template) {
             (Some(default_landing_page), Some(tracking_template)) if problems.0.is_empty() => Ok(Program {
+                time_zone: time_zone.unwrap_or(jiff::tz::TimeZone::UTC),
                 document,
                 default_landing_page,
                 permitted_domains,

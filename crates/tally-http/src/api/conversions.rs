@@ -187,7 +187,17 @@ async fn action(
     if caller.0.partner.is_some_and(|partner| partner != action.owner) {
         return Err(not_found());
     }
-    Ok(axum::Json(action_json(&action, caller.0.partner.is_some())).into_response())
+    let updates = state.store.action_updates(&action.action_id).await?;
+    let mut body = action_json(&action, caller.0.partner.is_some());
+    body["updates"] = updates
+        .iter()
+        .map(|update| {
+            json!({"at": update.at.to_string(), "actor": update.actor, "from": update.from_state,
+                   "to": update.to_state, "deltaAmount": update.delta_amount.to_string(),
+                   "deltaPayout": update.delta_payout.to_string(), "reason": update.reason})
+        })
+        .collect();
+    Ok(axum::Json(body).into_response())
 }
 
 /// An action for the native API; sub ids only for the partner.
@@ -201,6 +211,7 @@ fn action_json(action: &ActionRecord, for_partner: bool) -> Value {
     body.insert("eventDate".into(), json!(action.event_at.to_string()));
     body.insert("creationDate".into(), json!(action.created_at.to_string()));
     body.insert("state".into(), json!(action.state));
+    body.insert("lockingDate".into(), json!(action.locking_at.map(|at| at.to_string())));
     body.insert("partnerId".into(), json!(action.owner.0));
     body.insert("ownerKind".into(), json!(action.owner_kind.as_str()));
     body.insert("rule".into(), json!(action.rule));

@@ -146,3 +146,94 @@ async fn wait_for_landing(client: &reqwest::Client, node: &Server, prefix: &str)
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `psql -At -c SQL`: one line per row.
+fn query(url: &str, sql: &str) -> String {
+    let output = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]).output();
+    String::from_utf8_lossy(&output.expect("psql runs").stdout).trim().to_owned()
+}
+
+/// Sends an S2S conversion to a node; returns the submission record.
+async fn convert(
+    client: &reqwest::Client,
+    node: &Server,
+    (sid, token): (&str, &str),
+    fields: &[(&str, &str)],
+) -> Value {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let queued: Value = client
+        .post(node.url(&format!("/Advertisers/{sid}/Conversions")))
+        .basic_auth(sid, Some(token))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("the node answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let uri = queued["QueuedUri"].as_str().unwrap_or_else(|| panic!("not queued: {queued}")).to_owned();
+    let record = client.get(node.url(&uri)).basic_auth(sid, Some(token)).send().await.expect("the node answers");
+    record.json().await.expect("a submission record")
+}
+
+#[tokio::test]
+async fn a_click_on_one_node_is_credited_on_the_other_and_the_locking_job_runs_once_across_nodes() {
+    let Some(database) = Database::create("a_click_on_one_node_is_credited_on_the_other") else { return };
+    let sandbox = Sandbox::new();
+    let account = json(&cli(&sandbox, &database, &["account", "create", "--name", "Acme"]));
+    let credentials = (account["account_sid"].as_str().expect("sid"), account["auth_token"].as_str().expect("token"));
+    let mut document = program_document(5);
+    // Actions lock at the end of their month.
+    document["template_terms"][0]["event_payouts"][0]["locking"] = serde_json::json!({"months": 0, "days": 0});
+    let file = sandbox.file("program.json");
+    std::fs::write(&file, document.to_string()).expect("writable sandbox");
+    cli(&sandbox, &database, &["program", "apply", &file.display().to_string(), "--account", credentials.0]);
+    let nodes: Vec<Server> = ["a", "b"]
+        .map(|name| {
+            let mut command = node_command(&sandbox, &database, name);
+            command.env("TALLY_SCHEDULER__INTERVAL_SECONDS", "1");
+            spawn_server(command)
+        })
+        .into();
+    let client = link_client();
+
+    // A click answered by node a is credited by a conversion sent to node b.
+    let click_id = click(&client, &nodes[0], "/c/8/1/5").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sale = [
+        ("CampaignId", "5"),
+        ("ActionTrackerId", "1"),
+        ("EventDate", "NOW"),
+        ("Amount", "50"),
+        ("CurrencyCode", "USD"),
+    ];
+    let mut fields = sale.to_vec();
+    fields.extend([("OrderId", "NOW-1"), ("ClickId", click_id.as_str())]);
+    let credited = convert(&client, &nodes[1], credentials, &fields).await;
+    assert!(credited["ActionId"].is_string(), "{credited}");
+    assert_eq!(query(&database.url(), "select owner_id from action where order_id = 'NOW-1'"), "8");
+
+    // Orders of last month lock now; the job runs on both nodes every second.
+    for (index, order) in ["OLD-1", "OLD-2", "OLD-3", "OLD-4"].iter().enumerate() {
+        let mut fields = sale.to_vec();
+        fields.retain(|(name, _)| *name != "EventDate");
+        fields.extend([("OrderId", *order), ("MediaPartnerId", "7"), ("EventDate", "2026-10-15T12:00:00Z")]);
+        convert(&client, &nodes[index % 2], credentials, &fields).await;
+    }
+    let started = std::time::Instant::now();
+    let approved = || query(&database.url(), "select count(*) from action where state = 'APPROVED'");
+    while approved() != "4" && started.elapsed() < std::time::Duration::from_secs(15) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(approved(), "4", "the four orders of October are locked");
+    // Both nodes keep ticking; nothing is approved or recorded twice.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let updates = query(&database.url(), "select count(*), count(distinct action_id) from action_update");
+    assert_eq!(updates, "4|4", "one update per locked action");
+    assert_eq!(query(&database.url(), "select state from action where order_id = 'NOW-1'"), "PENDING");
+    assert_eq!(query(&database.url(), "select count(*) from lease where name = 'locking'"), "1");
+    for node in nodes {
+        stop(node);
+    }
+}
