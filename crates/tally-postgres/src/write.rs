@@ -140,7 +140,7 @@ pub(crate) async fn approve_due(client: &Object, now: Timestamp, limit: u32) -> 
     let sql = format!(
         "WITH due AS (
              SELECT action_id FROM action WHERE state = 'PENDING' AND locking_at <= $1
-             ORDER BY locking_at, action_id LIMIT $2 FOR UPDATE SKIP LOCKED
+             ORDER BY state, locking_at, action_id LIMIT $2 FOR UPDATE SKIP LOCKED
          ), approved AS (
              UPDATE action SET state = 'APPROVED' FROM due WHERE action.action_id = due.action_id
              RETURNING action.action_id, action.program_id

@@ -66,7 +66,7 @@ CREATE TABLE action (
 CREATE UNIQUE INDEX action_order ON action (program_id, event_type_id, order_id);
 CREATE INDEX action_program_event_time ON action (program_id, event_at);
 -- The locking job finds pending actions whose locking instant has passed.
-CREATE INDEX action_state_locking ON action (state, locking_at);
+CREATE INDEX action_state_locking ON action (state, locking_at, action_id);
 
 CREATE TABLE identity_link (
     program_id INTEGER NOT NULL,

@@ -273,28 +273,25 @@ pub(crate) fn identity_links(
 pub(crate) const ACTION_UPDATE_COLUMNS: &str = "update_id, action_id, program_id, updated_at, actor, from_state,
     to_state, delta_amount_minor, delta_payout_minor, reason";
 
-/// Approves due pending actions with their updates (see `Store::approve_due`). The
-/// writer connection is the only writer, so reading the due ids and updating them in
-/// one transaction cannot race.
+/// Approves due pending actions with their updates (see `Store::approve_due`): two
+/// set-based statements over the same rows, chosen in the order of the
+/// `(state, locking_at, action_id)` index. The writer connection is the only writer,
+/// so both statements see the same due actions.
 pub(crate) fn approve_due(transaction: &Transaction<'_>, now: i64, limit: u32) -> rusqlite::Result<u64> {
-    let due: Vec<(String, i64)> = {
-        let mut statement = transaction.prepare_cached(
-            "SELECT action_id, program_id FROM action WHERE state = 'PENDING' AND locking_at <= ?1
-             ORDER BY locking_at, action_id LIMIT ?2",
-        )?;
-        let rows = statement.query_map(params![now, limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let mut approve = transaction.prepare_cached("UPDATE action SET state = 'APPROVED' WHERE action_id = ?1")?;
-    let mut record = transaction.prepare_cached(&format!(
-        "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS})
-         VALUES (lower(hex(randomblob(16))), ?1, ?2, ?3, 'scheduler', 'PENDING', 'APPROVED', 0, 0, 'LOCKING_DATE')"
-    ))?;
-    for (action_id, program) in &due {
-        approve.execute([action_id])?;
-        record.execute(params![action_id, program, now])?;
-    }
-    Ok(due.len() as u64)
+    let due = "SELECT action_id FROM action WHERE state = 'PENDING' AND locking_at <= ?1
+               ORDER BY state, locking_at, action_id LIMIT ?2";
+    transaction
+        .prepare_cached(&format!(
+            "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS})
+             SELECT lower(hex(randomblob(16))), action_id, program_id, ?1, 'scheduler', 'PENDING', 'APPROVED', 0, 0,
+                    'LOCKING_DATE'
+             FROM action WHERE action_id IN ({due})"
+        ))?
+        .execute(params![now, limit])?;
+    let approved = transaction
+        .prepare_cached(&format!("UPDATE action SET state = 'APPROVED' WHERE action_id IN ({due})"))?
+        .execute(params![now, limit])?;
+    Ok(approved as u64)
 }
 
 /// Reads a row selected with [`ACTION_UPDATE_COLUMNS`]; amounts in the action's currency.
