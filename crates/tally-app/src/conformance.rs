@@ -58,6 +58,7 @@ macro_rules! store_conformance_tests {
             a_forgotten_customer_leaves_money_but_no_trace,
             due_actions_are_approved_once_with_an_update,
             a_lease_has_one_holder_until_it_expires,
+            an_action_changes_only_from_its_expected_state_before_it_locks,
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy
         );

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod accounts;
+pub mod actions;
 pub mod catalog;
 pub mod clicks;
 pub mod conformance;

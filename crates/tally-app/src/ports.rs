@@ -315,6 +315,23 @@ pub struct ActionUpdateRecord {
     pub reason: String,
 }
 
+/// A change of one action's state and amounts, with the update that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionChange {
+    /// The state the action must be in; otherwise nothing changes.
+    pub expected_state: String,
+    /// The state after.
+    pub new_state: String,
+    /// The sale amount after.
+    pub sale_amount: Decimal,
+    /// The payout after.
+    pub payout: Decimal,
+    /// Nothing changes once the action's locking instant is at or before this.
+    pub unlocked_at: Timestamp,
+    /// The record of the change (its action id names the action).
+    pub update: ActionUpdateRecord,
+}
+
 /// Whom to forget, in one program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForgetCustomer {
@@ -513,6 +530,9 @@ pub trait Store: Send + Sync + 'static {
     /// `now`, each with an action update by `scheduler` for `LOCKING_DATE`, in one
     /// transaction; returns how many. An action is approved once, whoever runs this.
     async fn approve_due(&self, now: Timestamp, limit: u32) -> StoreResult<u64>;
+    /// Applies a change to an action that is still in the expected state and not yet
+    /// locked, with its update, in one transaction; returns whether it applied.
+    async fn change_action(&self, change: &ActionChange) -> StoreResult<bool>;
     /// An action's updates, oldest first.
     async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>>;
     /// Takes or renews the lease `name` for `holder` until `until`, if it is free,

@@ -7,13 +7,14 @@
 //! the work before answering, so the `QueuedUri` it returns already reads `Complete`.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
+use tally_app::actions::{ActionRef, ReversalSubmission};
 use tally_app::conversions::{Channel, Decision, Submission};
 use tally_app::ports::{StoreError, SubmissionRecord};
 use tally_core::conversion::{FieldError, compatible};
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/Advertisers/{sid}/Conversions", post(conversion))
         .route("/Advertisers/{sid}/Conversions.json", post(conversion))
         .route("/Advertisers/{sid}/APISubmissions/{id}", get(submission))
+        .route("/Advertisers/{sid}/Actions", axum::routing::delete(reverse))
         .merge(page_load::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -159,6 +161,62 @@ async fn conversion(
     }
     let uri = format!("/Advertisers/{sid}/APISubmissions/{}", outcome.submission_id);
     Ok(axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response())
+}
+
+/// `DELETE /Advertisers/{SID}/Actions`: reverses an action named by `ActionId`, or by
+/// `CampaignId`, `ActionTrackerId` (or `EventTypeId`) and `OrderId` (or `Oid`), with a
+/// required `DispositionCode`; parameters in the query or a form body.
+async fn reverse(
+    State(state): State<AppState>,
+    Path(sid): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, CompatError> {
+    authenticate(&state, &headers, &sid).await?;
+    let (mut pairs, content_type) = if body.is_empty() {
+        (Vec::new(), "application/x-www-form-urlencoded".to_owned())
+    } else {
+        pairs(&headers, &body)?
+    };
+    pairs.extend(
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .map(|(n, v)| (n.into_owned(), v.into_owned())),
+    );
+    let value = |names: &[&str]| {
+        pairs
+            .iter()
+            .find(|(name, value)| names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    let bad = |field: &str, message: &str| CompatError::new(StatusCode::BAD_REQUEST, Some(field), message);
+    let reason = value(&["DispositionCode"]).ok_or_else(|| bad("DispositionCode", "is required"))?;
+    let reference = match value(&["ActionId"]) {
+        Some(id) => ActionRef::Id(id),
+        None => {
+            let program = value(&["CampaignId"]).and_then(|text| text.parse().ok());
+            let event_type = value(&["ActionTrackerId", "EventTypeId"]).and_then(|text| text.parse().ok());
+            let order_id = value(&["OrderId", "Oid"]);
+            match (program, event_type, order_id) {
+                (Some(program), Some(event_type), Some(order_id)) => ActionRef::Order { program, event_type, order_id },
+                _ => {
+                    return Err(bad(
+                        "ActionId",
+                        "name the action by ActionId, or by CampaignId, ActionTrackerId and OrderId",
+                    ));
+                }
+            }
+        }
+    };
+    let payload = if body.is_empty() { query_text(&pairs) } else { String::from_utf8_lossy(&body).into_owned() };
+    let submission = ReversalSubmission { account_sid: sid.clone(), payload, content_type };
+    let outcome = state.actions.submit_reversal(submission, &reference, &reason.to_ascii_uppercase()).await?;
+    let uri = format!("/Advertisers/{sid}/APISubmissions/{}", outcome.submission_id);
+    Ok(axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response())
+}
+
+fn query_text(pairs: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 async fn submission(

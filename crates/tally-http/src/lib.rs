@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use tally_app::accounts::Accounts;
+use tally_app::actions::Actions;
 use tally_app::catalog::CatalogHandle;
 use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub loader: Arc<ClickLoader>,
     /// Conversions in.
     pub conversions: Conversions,
+    /// Reversals and early approvals.
+    pub actions: Actions,
 }
 
 impl AppState {

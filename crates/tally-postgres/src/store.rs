@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
+    AccountRecord, ActionChange, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
     ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
     SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
@@ -24,8 +24,8 @@ use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
 };
 use crate::write::{
-    acquire_lease, approve_due, forget_customer, import_action_updates, import_conversions, import_idempotency_records,
-    load_batch, record_conversion, save_program, store_error,
+    acquire_lease, approve_due, change_action, forget_customer, import_action_updates, import_conversions,
+    import_idempotency_records, load_batch, record_conversion, save_program, store_error,
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -347,6 +347,10 @@ impl Store for PostgresStore {
 
     async fn approve_due(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
         approve_due(&self.client().await?, now, limit).await
+    }
+
+    async fn change_action(&self, change: &ActionChange) -> StoreResult<bool> {
+        change_action(&mut self.client().await?, change).await
     }
 
     async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>> {

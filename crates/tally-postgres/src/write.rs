@@ -4,8 +4,8 @@
 use deadpool_postgres::Object;
 use jiff::Timestamp;
 use tally_app::ports::{
-    ActionRecord, ActionUpdateRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
-    SaveOutcome, StoreError, StoreResult, SubmissionRecord,
+    ActionChange, ActionRecord, ActionUpdateRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord,
+    IdentityLinkRecord, SaveOutcome, StoreError, StoreResult, SubmissionRecord,
 };
 use tally_core::money::Currency;
 use tokio_postgres::error::SqlState;
@@ -151,6 +151,57 @@ pub(crate) async fn approve_due(client: &Object, now: Timestamp, limit: u32) -> 
          FROM approved"
     );
     client.execute(&sql, &[&micros(now), &i64::from(limit)]).await.map_err(store_error)
+}
+
+/// Applies an action change (see `Store::change_action`): the row is locked by the
+/// conditional update, so two changes racing apply one after the other, or not at all.
+pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) -> StoreResult<bool> {
+    let transaction = client.transaction().await.map_err(store_error)?;
+    let Some(row) = transaction
+        .query_opt("SELECT currency FROM action WHERE action_id = $1", &[&change.update.action_id])
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(false);
+    };
+    let code: String = column(&row, 0)?;
+    let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
+    let changed = transaction
+        .execute(
+            "UPDATE action SET state = $2, sale_amount_minor = $3, payout_minor = $4
+             WHERE action_id = $1 AND state = $5 AND (locking_at IS NULL OR locking_at > $6)",
+            &[
+                &change.update.action_id,
+                &change.new_state,
+                &to_minor(change.sale_amount, currency, "sale amount")?,
+                &to_minor(change.payout, currency, "payout")?,
+                &change.expected_state,
+                &micros(change.unlocked_at),
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+    if changed == 1 {
+        let update = &change.update;
+        let insert = format!(
+            "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &update.update_id,
+            &update.action_id,
+            &id_to_sql(update.program.0),
+            &micros(update.at),
+            &update.actor,
+            &update.from_state,
+            &update.to_state,
+            &to_minor(update.delta_amount, currency, "delta amount")?,
+            &to_minor(update.delta_payout, currency, "delta payout")?,
+            &update.reason,
+        ];
+        transaction.execute(&insert, &params).await.map_err(store_error)?;
+    }
+    transaction.commit().await.map_err(store_error)?;
+    Ok(changed == 1)
 }
 
 /// Writes action updates exactly as given, each in its action's currency.

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_f
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tally_app::ports::{
-    ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
-    SubmissionRecord,
+    ActionChange, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
+    IdentityLinkRecord, SubmissionRecord,
 };
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
@@ -292,6 +292,33 @@ pub(crate) fn approve_due(transaction: &Transaction<'_>, now: i64, limit: u32) -
         .prepare_cached(&format!("UPDATE action SET state = 'APPROVED' WHERE action_id IN ({due})"))?
         .execute(params![now, limit])?;
     Ok(approved as u64)
+}
+
+/// Applies an action change (see `Store::change_action`).
+pub(crate) fn change_action(transaction: &Transaction<'_>, change: &ActionChange) -> rusqlite::Result<bool> {
+    let currency: Option<String> = transaction
+        .prepare_cached("SELECT currency FROM action WHERE action_id = ?1")?
+        .query_row([&change.update.action_id], |row| row.get(0))
+        .optional()?;
+    let Some(code) = currency else { return Ok(false) };
+    let currency: Currency = code.parse().map_err(|_| corrupt(format!("unknown currency {code:?}")))?;
+    let changed = transaction
+        .prepare_cached(
+            "UPDATE action SET state = ?2, sale_amount_minor = ?3, payout_minor = ?4
+             WHERE action_id = ?1 AND state = ?5 AND (locking_at IS NULL OR locking_at > ?6)",
+        )?
+        .execute(params![
+            change.update.action_id,
+            change.new_state,
+            to_minor(change.sale_amount, currency)?,
+            to_minor(change.payout, currency)?,
+            change.expected_state,
+            micros(change.unlocked_at),
+        ])?;
+    if changed == 1 {
+        insert_action_update(transaction, &change.update, currency)?;
+    }
+    Ok(changed == 1)
 }
 
 /// Reads a row selected with [`ACTION_UPDATE_COLUMNS`]; amounts in the action's currency.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
+    AccountRecord, ActionChange, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
     ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
     SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
 };
@@ -364,6 +364,17 @@ impl Store for SqliteStore {
             let approved = conversions::approve_due(&transaction, micros(now), limit)?;
             transaction.commit()?;
             Ok(approved)
+        })
+        .await
+    }
+
+    async fn change_action(&self, change: &ActionChange) -> StoreResult<bool> {
+        let change = change.clone();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            let changed = conversions::change_action(&transaction, &change)?;
+            transaction.commit()?;
+            Ok(changed)
         })
         .await
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tally_app::accounts::{Accounts, FirstRun};
+use tally_app::actions::Actions;
 use tally_app::catalog::CatalogHandle;
 use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
@@ -55,6 +56,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = AppState {
         visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),
+        actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
         conversions: Conversions::new(
             store.clone(),
             catalog.clone(),

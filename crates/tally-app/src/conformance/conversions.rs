@@ -8,8 +8,8 @@ use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 
 use super::{account, at, batch, sample_click};
 use crate::ports::{
-    ActionRecord, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, Store, StoreError,
-    SubmissionRecord,
+    ActionChange, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
+    IdentityLinkRecord, Store, StoreError, SubmissionRecord,
 };
 
 /// A refused submission with every optional field set.
@@ -237,6 +237,49 @@ async fn states_of(store: &Arc<dyn Store>, ids: &[&str]) -> Vec<String> {
         states.push(store.action(id).await.unwrap().unwrap().state);
     }
     states
+}
+
+/// A change applies once, to an action still in the expected state and not locked, with
+/// its update; amounts are kept exactly.
+pub async fn an_action_changes_only_from_its_expected_state_before_it_locks(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let action = ActionRecord { locking_at: Some(at(100)), ..usd_action("a1", "O-1", "s1") };
+    store.record_conversion(&accepted("s1", "a1"), Some(&action), &[]).await.unwrap();
+    let update = ActionUpdateRecord {
+        update_id: "u1".into(),
+        action_id: "a1".into(),
+        program: ProgramId(1),
+        at: at(50),
+        actor: "TA1".into(),
+        from_state: "PENDING".into(),
+        to_state: "REVERSED".into(),
+        delta_amount: -action.sale_amount,
+        delta_payout: -action.payout,
+        reason: "ITEM_RETURNED".into(),
+    };
+    let reverse = ActionChange {
+        expected_state: "PENDING".into(),
+        new_state: "REVERSED".into(),
+        sale_amount: Decimal::ZERO,
+        payout: Decimal::ZERO,
+        unlocked_at: at(50),
+        update: update.clone(),
+    };
+    let locked = ActionChange {
+        unlocked_at: at(100),
+        update: ActionUpdateRecord { update_id: "u0".into(), ..update.clone() },
+        ..reverse.clone()
+    };
+    assert!(!store.change_action(&locked).await.unwrap(), "locked at 100");
+    assert!(store.change_action(&reverse).await.unwrap());
+    let again =
+        ActionChange { update: ActionUpdateRecord { update_id: "u2".into(), ..update.clone() }, ..reverse.clone() };
+    assert!(!store.change_action(&again).await.unwrap(), "no longer pending");
+    let missing = ActionChange { update: ActionUpdateRecord { action_id: "none".into(), ..update.clone() }, ..reverse };
+    assert!(!store.change_action(&missing).await.unwrap());
+    let stored = store.action("a1").await.unwrap().unwrap();
+    assert_eq!((stored.state.as_str(), stored.sale_amount, stored.payout), ("REVERSED", Decimal::ZERO, Decimal::ZERO));
+    assert_eq!(store.action_updates("a1").await.unwrap(), [update]);
 }
 
 /// A lease is held by one holder until it expires, and renewed by its holder.

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use tally_app::actions::{ActionError, ActionRef};
 use tally_app::conversions::{Channel, ConversionOutcome, Decision, Submission};
-use tally_app::ports::{ActionRecord, IdempotencyRecord};
+use tally_app::ports::{ActionRecord, ActionUpdateRecord, IdempotencyRecord};
 use tally_core::conversion::native;
 use tally_core::ids::ProgramId;
 
@@ -27,6 +28,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/programs/{id}/conversions", post(submit))
         .route("/programs/{id}/actions/{action_id}", get(action))
+        .route("/programs/{id}/actions/{action_id}/reverse", post(reverse))
+        .route("/programs/{id}/actions/{action_id}/approve", post(approve))
 }
 
 async fn submit(
@@ -189,15 +192,93 @@ async fn action(
     }
     let updates = state.store.action_updates(&action.action_id).await?;
     let mut body = action_json(&action, caller.0.partner.is_some());
-    body["updates"] = updates
+    body["updates"] = updates_json(&updates);
+    Ok(axum::Json(body).into_response())
+}
+
+/// `POST …/actions/{id}/reverse` with `{"reason": "ITEM_RETURNED"}`.
+async fn reverse(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action_id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let account_sid = brand(&caller)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object"));
+    };
+    if let Some(name) = object.keys().find(|name| *name != "reason") {
+        return Err(ApiError::parameter(name, "is not a field of a reversal; send only reason"));
+    }
+    let reason =
+        object.get("reason").and_then(Value::as_str).ok_or_else(|| ApiError::parameter("reason", "is required"))?;
+    let reference = owned_action(&state, account_sid, &id, action_id).await?;
+    let action = state.actions.reverse(account_sid, &reference, reason, account_sid).await.map_err(action_error)?;
+    changed(&state, action).await
+}
+
+/// `POST …/actions/{id}/approve`: approves a pending action before its locking date.
+async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let account_sid = brand(&caller)?;
+    let reference = owned_action(&state, account_sid, &id, action_id).await?;
+    let action = state.actions.approve(account_sid, &reference, account_sid).await.map_err(action_error)?;
+    changed(&state, action).await
+}
+
+fn brand(caller: &Caller) -> Result<&str, ApiError> {
+    match caller.0.partner {
+        None => Ok(&caller.0.account_sid),
+        Some(_) => Err(ApiError::new(ErrorKind::Forbidden, "partner tokens cannot change actions")),
+    }
+}
+
+/// The action named in the path, checked to be the caller's and in the path's program.
+async fn owned_action(
+    state: &AppState,
+    account_sid: &str,
+    program: &str,
+    action_id: String,
+) -> Result<ActionRef, ApiError> {
+    let program = program_id(program)?;
+    let reference = ActionRef::Id(action_id);
+    let action = state.actions.find(account_sid, &reference).await.map_err(action_error)?;
+    if action.program != program {
+        return Err(action_error(ActionError::NotFound));
+    }
+    Ok(reference)
+}
+
+async fn changed(state: &AppState, action: ActionRecord) -> Result<Response, ApiError> {
+    let mut body = action_json(&action, false);
+    let updates = state.store.action_updates(&action.action_id).await?;
+    body["updates"] = updates_json(&updates);
+    Ok(axum::Json(body).into_response())
+}
+
+pub(crate) fn action_error(error: ActionError) -> ApiError {
+    match error {
+        ActionError::NotFound => ApiError::new(ErrorKind::NotFound, "action not found"),
+        ActionError::Locked | ActionError::NotPending(_) => ApiError::new(ErrorKind::Conflict, error.to_string()),
+        ActionError::UnknownReason(_) => ApiError::parameter("reason", error.to_string()),
+        ActionError::Store(error) => error.into(),
+    }
+}
+
+fn updates_json(updates: &[ActionUpdateRecord]) -> Value {
+    updates
         .iter()
         .map(|update| {
             json!({"at": update.at.to_string(), "actor": update.actor, "from": update.from_state,
                    "to": update.to_state, "deltaAmount": update.delta_amount.to_string(),
                    "deltaPayout": update.delta_payout.to_string(), "reason": update.reason})
         })
-        .collect();
-    Ok(axum::Json(body).into_response())
+        .collect()
 }
 
 /// An action for the native API; sub ids only for the partner.

@@ -14,7 +14,7 @@ pub(crate) async fn s2s(app: &TestApp, fields: &[(&str, &str)]) -> TestResponse 
     s2s_raw(app, &app.account_sid, &app.auth_token, "application/x-www-form-urlencoded", &body.join("&")).await
 }
 
-async fn s2s_raw(app: &TestApp, sid: &str, token: &str, content_type: &str, body: &str) -> TestResponse {
+pub(crate) async fn s2s_raw(app: &TestApp, sid: &str, token: &str, content_type: &str, body: &str) -> TestResponse {
     let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
     let request = Request::builder()
         .method(Method::POST)
@@ -26,7 +26,7 @@ async fn s2s_raw(app: &TestApp, sid: &str, token: &str, content_type: &str, body
     app.send(request).await
 }
 
-async fn basic_get(app: &TestApp, uri: &str) -> TestResponse {
+pub(crate) async fn basic_get(app: &TestApp, uri: &str) -> TestResponse {
     let credentials =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.account_sid, app.auth_token));
     let request =
@@ -55,7 +55,7 @@ pub(crate) async fn action(app: &TestApp, action_id: &str) -> Value {
 }
 
 /// A click on partner 101's link; returns the click id.
-async fn click(app: &TestApp, partner: u64) -> String {
+pub(crate) async fn click(app: &TestApp, partner: u64) -> String {
     app.get(&format!("/c/{partner}/1/{PROGRAM}")).await.click_id()
 }
 
@@ -467,6 +467,8 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/openapi.json",
             "/programs/{id}",
             "/programs/{id}/actions/{actionId}",
+            "/programs/{id}/actions/{actionId}/approve",
+            "/programs/{id}/actions/{actionId}/reverse",
             "/programs/{id}/clicks",
             "/programs/{id}/conversions",
             "/programs/{id}/customers"

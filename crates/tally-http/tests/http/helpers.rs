@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use tally_app::accounts::Accounts;
+use tally_app::actions::Actions;
 use tally_app::catalog::CatalogHandle;
 use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
@@ -175,6 +176,7 @@ impl TestApp {
         let state = AppState {
             visits: Visits::new(catalog.clone(), Arc::new(journal), dyn_clock.clone(), keyed.clone(), metrics.clone()),
             loader: loader.clone(),
+            actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             conversions: Conversions::new(
                 store.clone(),
                 catalog.clone(),

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod actions;
 mod attribution;
 mod bad_input;
 mod click_export;

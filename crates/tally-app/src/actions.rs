@@ -1,0 +1,237 @@
+//! Changing an action after it is made (SPEC §8): reversing it, or approving it early.
+//! Only a pending action that has not reached its locking instant changes; every
+//! change is recorded as an action update with its deltas, reason, actor and time.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use tally_core::ids::{EventTypeId, ProgramId, base62_128};
+
+use crate::catalog::CatalogHandle;
+use crate::ports::{ActionChange, ActionRecord, ActionUpdateRecord, Clock, Store, StoreError};
+use crate::secrets::random_u128;
+
+/// Reasons a brand gives for reversing an action *(documented names, and `OTHER`)*.
+pub const REVERSAL_REASONS: &[&str] =
+    &["ORDER_UPDATE", "ITEM_RETURNED", "CONS_FRAUD", "ORDER_ERROR", "TEST_ACTION", "OTHER"];
+
+/// How a request names an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionRef {
+    /// By its id.
+    Id(String),
+    /// By its order: unique per program and event type.
+    Order {
+        /// The program.
+        program: ProgramId,
+        /// The event type.
+        event_type: EventTypeId,
+        /// The brand's order id.
+        order_id: String,
+    },
+}
+
+/// Why an action did not change.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No such action in the caller's account.
+    #[error("no such action")]
+    NotFound,
+    /// The action is approved, or its locking instant has passed: it cannot change.
+    #[error("the action is locked")]
+    Locked,
+    /// The action is not pending (it was reversed).
+    #[error("the action is {0}, not PENDING")]
+    NotPending(String),
+    /// The reason is not one Tally knows.
+    #[error("unknown reason {0:?}; use one of {list}", list = REVERSAL_REASONS.join(", "))]
+    UnknownReason(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The use case.
+#[derive(Clone)]
+pub struct Actions {
+    store: Arc<dyn Store>,
+    catalog: Arc<CatalogHandle>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Actions {
+    /// Builds the use case.
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<CatalogHandle>, clock: Arc<dyn Clock>) -> Self {
+        Actions { store, catalog, clock }
+    }
+
+    /// Finds an action of the account.
+    pub async fn find(&self, account_sid: &str, reference: &ActionRef) -> Result<ActionRecord, ActionError> {
+        let action = match reference {
+            ActionRef::Id(id) => self.store.action(id).await?,
+            ActionRef::Order { program, event_type, order_id } => {
+                self.store.action_by_order(*program, *event_type, order_id).await?
+            }
+        };
+        let action = action.ok_or(ActionError::NotFound)?;
+        let catalog = self.catalog.get();
+        let owned = catalog.program(action.program).is_some_and(|entry| entry.account_sid == account_sid);
+        if owned { Ok(action) } else { Err(ActionError::NotFound) }
+    }
+
+    /// Reverses a pending action: its amounts go to zero, the update records the
+    /// negative deltas and the reason.
+    pub async fn reverse(
+        &self,
+        account_sid: &str,
+        reference: &ActionRef,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ActionRecord, ActionError> {
+        if !REVERSAL_REASONS.contains(&reason) {
+            return Err(ActionError::UnknownReason(reason.to_owned()));
+        }
+        // Zero written to the currency's minor unit, as every stored amount is.
+        let zero = |action: &ActionRecord| Decimal::new(0, action.currency.minor_unit_digits());
+        self.change(account_sid, reference, "REVERSED", reason, actor, |action| (zero(action), zero(action))).await
+    }
+
+    /// Approves a pending action before its locking date (early approval).
+    pub async fn approve(
+        &self,
+        account_sid: &str,
+        reference: &ActionRef,
+        actor: &str,
+    ) -> Result<ActionRecord, ActionError> {
+        self.change(account_sid, reference, "APPROVED", "EARLY_APPROVAL", actor, |action| {
+            (action.sale_amount, action.payout)
+        })
+        .await
+    }
+
+    async fn change(
+        &self,
+        account_sid: &str,
+        reference: &ActionRef,
+        new_state: &str,
+        reason: &str,
+        actor: &str,
+        amounts: impl Fn(&ActionRecord) -> (Decimal, Decimal),
+    ) -> Result<ActionRecord, ActionError> {
+        let action = self.find(account_sid, reference).await?;
+        let now = self.clock.now();
+        check_changeable(&action, now)?;
+        let (sale_amount, payout) = amounts(&action);
+        let update = ActionUpdateRecord {
+            update_id: base62_128(random_u128()),
+            action_id: action.action_id.clone(),
+            program: action.program,
+            at: now,
+            actor: actor.to_owned(),
+            from_state: action.state.clone(),
+            to_state: new_state.to_owned(),
+            delta_amount: sale_amount - action.sale_amount,
+            delta_payout: payout - action.payout,
+            reason: reason.to_owned(),
+        };
+        let change = ActionChange {
+            expected_state: action.state.clone(),
+            new_state: new_state.to_owned(),
+            sale_amount,
+            payout,
+            unlocked_at: now,
+            update,
+        };
+        if self.store.change_action(&change).await? {
+            return Ok(ActionRecord { state: new_state.to_owned(), sale_amount, payout, ..action });
+        }
+        // Something changed it meanwhile: say what it is now.
+        let now_stored = self.find(account_sid, &ActionRef::Id(action.action_id)).await?;
+        check_changeable(&now_stored, now)?;
+        Err(ActionError::NotPending(now_stored.state))
+    }
+}
+
+/// A reversal as the compatible API receives it, for its submission record.
+#[derive(Debug, Clone)]
+pub struct ReversalSubmission {
+    /// The account that sent it.
+    pub account_sid: String,
+    /// The raw body or query.
+    pub payload: String,
+    /// Its media type.
+    pub content_type: String,
+}
+
+/// What became of a reversal submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalOutcome {
+    /// The submission's id (its `QueuedUri` ends with it).
+    pub submission_id: String,
+    /// The refusal code and reason, when refused.
+    pub refusal: Option<(String, String)>,
+}
+
+impl Actions {
+    /// Reverses through the compatible API: the submission is kept (type `Reversal`)
+    /// with its outcome, as a conversion's is.
+    pub async fn submit_reversal(
+        &self,
+        submission: ReversalSubmission,
+        reference: &ActionRef,
+        reason: &str,
+    ) -> Result<ReversalOutcome, StoreError> {
+        let result = self.reverse(&submission.account_sid, reference, reason, &submission.account_sid).await;
+        let (action_id, refusal) = match result {
+            Ok(action) => (Some(action.action_id), None),
+            Err(ActionError::Store(error)) => return Err(error),
+            Err(ActionError::NotFound) => {
+                (None, Some(("ACTION_REF_NOT_FOUND", "no such action in this account".into())))
+            }
+            Err(error @ ActionError::Locked) => (None, Some(("ACTION_LOCKED", error.to_string()))),
+            Err(error @ ActionError::NotPending(_)) => (None, Some(("ACTION_NOT_PENDING", error.to_string()))),
+            Err(error @ ActionError::UnknownReason(_)) => (None, Some(("MALFORMED", error.to_string()))),
+        };
+        let record = crate::ports::SubmissionRecord {
+            submission_id: base62_128(random_u128()),
+            account_sid: submission.account_sid,
+            program: match reference {
+                ActionRef::Order { program, .. } => Some(*program),
+                ActionRef::Id(_) => None,
+            },
+            kind: "Reversal".into(),
+            channel: "s2s".into(),
+            status: "Complete".into(),
+            payload: submission.payload,
+            content_type: submission.content_type,
+            received_at: self.clock.now(),
+            error_type: refusal.as_ref().map(|(code, _)| (*code).to_owned()),
+            error_reason: refusal.as_ref().map(|(_, reason)| reason.clone()),
+            action_id,
+            order_id: match reference {
+                ActionRef::Order { order_id, .. } => Some(order_id.clone()),
+                ActionRef::Id(_) => None,
+            },
+            event_type: match reference {
+                ActionRef::Order { event_type, .. } => Some(*event_type),
+                ActionRef::Id(_) => None,
+            },
+            detail: None,
+            customer_id: None,
+            customer_email_hmac: None,
+        };
+        self.store.record_conversion(&record, None, &[]).await?;
+        let refusal = refusal.map(|(code, reason)| (code.to_owned(), reason));
+        Ok(ReversalOutcome { submission_id: record.submission_id, refusal })
+    }
+}
+
+fn check_changeable(action: &ActionRecord, now: jiff::Timestamp) -> Result<(), ActionError> {
+    let due = action.locking_at.is_some_and(|locking_at| locking_at <= now);
+    match action.state.as_str() {
+        "APPROVED" => Err(ActionError::Locked),
+        "PENDING" if due => Err(ActionError::Locked),
+        "PENDING" => Ok(()),
+        other => Err(ActionError::NotPending(other.to_owned())),
+    }
+}

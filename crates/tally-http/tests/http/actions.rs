@@ -1,0 +1,122 @@
+//! Changing actions (SPEC §8): reversal and early approval through the native API and
+//! the compatible `DELETE /Advertisers/{SID}/Actions`, refused once an action locks.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::conversions::{action, click, queued, s2s, sale};
+use crate::helpers::{PROGRAM, TestApp, TestResponse, acme_program};
+
+/// A credited order of 40.00 (payout 3.20); returns its action id.
+async fn credited_order(app: &TestApp, order: &str) -> String {
+    let click_id = click(app, 101).await;
+    let mut fields = sale(&click_id, order);
+    fields.push(("Amount", "40"));
+    queued(app, &s2s(app, &fields).await).await["ActionId"].as_str().unwrap().to_owned()
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: &str) -> TestResponse {
+    app.api(Method::POST, &format!("/api/v1/programs/{PROGRAM}/actions/{path}"), Some(token), Some(body)).await
+}
+
+#[tokio::test]
+async fn a_pending_action_is_reversed_once_with_its_deltas_recorded() {
+    let app = TestApp::spawn().await;
+    let action_id = credited_order(&app, "R-1").await;
+    let reversed =
+        post(&app, &format!("{action_id}/reverse"), &app.brand_token, r#"{"reason": "ITEM_RETURNED"}"#).await;
+    assert_eq!(reversed.status, StatusCode::OK, "{}", reversed.text());
+    let body = reversed.json();
+    assert_eq!(
+        (body["state"].as_str(), body["saleAmount"].as_str(), body["payout"].as_str()),
+        (Some("REVERSED"), Some("0.00"), Some("0.00"))
+    );
+    let update = &body["updates"][0];
+    assert_eq!((update["deltaAmount"].as_str(), update["deltaPayout"].as_str()), (Some("-40.00"), Some("-3.20")));
+    assert_eq!(
+        (update["reason"].as_str(), update["actor"].as_str()),
+        (Some("ITEM_RETURNED"), Some(app.account_sid.as_str()))
+    );
+    assert_eq!(action(&app, &action_id).await["state"], "REVERSED");
+
+    let again = post(&app, &format!("{action_id}/reverse"), &app.brand_token, r#"{"reason": "ITEM_RETURNED"}"#).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let other = credited_order(&app, "R-2").await;
+    let unknown = post(&app, &format!("{other}/reverse"), &app.brand_token, r#"{"reason": "BORED"}"#).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.error_message().contains("ITEM_RETURNED"), "{}", unknown.text());
+    let extra = post(&app, &format!("{other}/reverse"), &app.brand_token, r#"{"reason": "OTHER", "note": "x"}"#).await;
+    assert_eq!(extra.status, StatusCode::BAD_REQUEST);
+    let partner = post(&app, &format!("{other}/reverse"), &app.partner_token, r#"{"reason": "OTHER"}"#).await;
+    assert_eq!(partner.status, StatusCode::FORBIDDEN);
+    let (_, rival) = app.other_account().await;
+    assert_eq!(
+        post(&app, &format!("{other}/reverse"), &rival, r#"{"reason": "OTHER"}"#).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(action(&app, &other).await["state"], "PENDING", "refused changes change nothing");
+}
+
+#[tokio::test]
+async fn an_approved_or_locked_action_cannot_change() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    document["template_terms"][0]["event_payouts"][0]["locking"] = json!({"months": 0, "days": 0});
+    app.apply_as(&app.account_sid.clone(), &document).await;
+
+    let early = credited_order(&app, "A-1").await;
+    let approved = post(&app, &format!("{early}/approve"), &app.brand_token, "").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+    assert_eq!(approved.json()["updates"][0]["reason"], "EARLY_APPROVAL");
+    let refused = post(&app, &format!("{early}/reverse"), &app.brand_token, r#"{"reason": "CONS_FRAUD"}"#).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.error_message().contains("locked"), "{}", refused.text());
+
+    // Made on 2 March in New York, locked from 1 April 00:00 EDT: the lock holds from
+    // that instant, before any job has run.
+    let pending = credited_order(&app, "A-2").await;
+    assert_eq!(action(&app, &pending).await["lockingDate"], "2026-04-01T04:00:00Z");
+    app.set_time("2026-04-01T04:00:00Z".parse().unwrap());
+    let late = post(&app, &format!("{pending}/reverse"), &app.brand_token, r#"{"reason": "ORDER_UPDATE"}"#).await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(action(&app, &pending).await["state"], "PENDING");
+}
+
+async fn compatible_delete(app: &TestApp, body: &str) -> TestResponse {
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.account_sid, app.auth_token));
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/Advertisers/{}/Actions", app.account_sid))
+        .header(header::AUTHORIZATION, format!("Basic {credentials}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn the_compatible_api_reverses_by_order_and_keeps_the_submission() {
+    let app = TestApp::spawn().await;
+    let action_id = credited_order(&app, "C-1").await;
+    let record = queued(
+        &app,
+        &compatible_delete(&app, "CampaignId=1000&ActionTrackerId=1&OrderId=C-1&DispositionCode=CONS_FRAUD").await,
+    )
+    .await;
+    assert_eq!((record["Type"].as_str(), record["ErrorType"].clone()), (Some("Reversal"), Value::Null));
+    assert_eq!(record["ActionId"], action_id.as_str());
+    assert_eq!(action(&app, &action_id).await["state"], "REVERSED");
+
+    let unknown = queued(&app, &compatible_delete(&app, "ActionId=nope&DispositionCode=ORDER_ERROR").await).await;
+    assert_eq!(unknown["ErrorType"], "ACTION_REF_NOT_FOUND");
+    let twice =
+        queued(&app, &compatible_delete(&app, &format!("ActionId={action_id}&DispositionCode=TEST_ACTION")).await)
+            .await;
+    assert_eq!(twice["ErrorType"], "ACTION_NOT_PENDING");
+    let missing = compatible_delete(&app, &format!("ActionId={action_id}")).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["errors"][0]["field"], "DispositionCode");
+}
