@@ -120,3 +120,31 @@ async fn the_compatible_api_reverses_by_order_and_keeps_the_submission() {
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.json()["errors"][0]["field"], "DispositionCode");
 }
+
+#[tokio::test]
+async fn the_compatible_api_shows_an_action_in_the_documented_field_names() {
+    let app = TestApp::spawn().await;
+    let action_id = credited_order(&app, "G-1").await;
+    for suffix in ["", ".json"] {
+        let response = crate::conversions::basic_get(
+            &app,
+            &format!("/Advertisers/{}/Actions/{action_id}{suffix}", app.account_sid),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let body = response.json();
+        assert_eq!(
+            (body["Id"].as_str(), body["CampaignId"].as_u64(), body["MediaPartnerId"].as_u64()),
+            (Some(action_id.as_str()), Some(1000), Some(101))
+        );
+        assert_eq!(
+            (body["State"].as_str(), body["Amount"].as_str(), body["Payout"].as_str()),
+            (Some("PENDING"), Some("40.00"), Some("3.20"))
+        );
+        assert_eq!((body["Oid"].as_str(), body["ReferringType"].as_str()), (Some("G-1"), Some("CLICK")));
+        assert_eq!(body["Journey"][0]["credited"], true);
+        assert!(body.get("SubId1").is_none(), "the brand's API never shows sub ids");
+    }
+    let missing = crate::conversions::basic_get(&app, &format!("/Advertisers/{}/Actions/nope", app.account_sid)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
