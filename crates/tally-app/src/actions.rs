@@ -5,11 +5,18 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tally_core::click::OwnerKind;
 use tally_core::ids::{EventTypeId, ProgramId, base62_128};
+use tally_core::modification::{self, Line, Modification, ModificationError, OrderState};
+use tally_core::payout::{self, PayoutItem, PayoutOrder, PayoutTerms};
 
 use crate::catalog::CatalogHandle;
 use crate::ports::{ActionChange, ActionRecord, ActionUpdateRecord, Clock, Store, StoreError};
 use crate::secrets::random_u128;
+
+/// The most changes a brand may make to one action *(documented)*.
+pub const MAX_MODIFICATIONS: usize = 1_000;
 
 /// Reasons a brand gives for reversing an action *(documented names, and `OTHER`)*.
 pub const REVERSAL_REASONS: &[&str] =
@@ -46,6 +53,12 @@ pub enum ActionError {
     /// The reason is not one Tally knows.
     #[error("unknown reason {0:?}; use one of {list}", list = REVERSAL_REASONS.join(", "))]
     UnknownReason(String),
+    /// The modification does not fit the order.
+    #[error(transparent)]
+    Invalid(#[from] ModificationError),
+    /// The action was already modified as often as allowed.
+    #[error("the action was already changed {MAX_MODIFICATIONS} times, the most allowed")]
+    TooManyModifications,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -140,6 +153,7 @@ impl Actions {
             sale_amount,
             payout,
             unlocked_at: now,
+            detail: None,
             update,
         };
         if self.store.change_action(&change).await? {
@@ -152,9 +166,9 @@ impl Actions {
     }
 }
 
-/// A reversal as the compatible API receives it, for its submission record.
+/// A change as the compatible API receives it, for its submission record.
 #[derive(Debug, Clone)]
-pub struct ReversalSubmission {
+pub struct ChangeSubmission {
     /// The account that sent it.
     pub account_sid: String,
     /// The raw body or query.
@@ -163,9 +177,9 @@ pub struct ReversalSubmission {
     pub content_type: String,
 }
 
-/// What became of a reversal submission.
+/// What became of a change submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReversalOutcome {
+pub struct ChangeOutcome {
     /// The submission's id (its `QueuedUri` ends with it).
     pub submission_id: String,
     /// The refusal code and reason, when refused.
@@ -177,11 +191,34 @@ impl Actions {
     /// with its outcome, as a conversion's is.
     pub async fn submit_reversal(
         &self,
-        submission: ReversalSubmission,
+        submission: ChangeSubmission,
         reference: &ActionRef,
         reason: &str,
-    ) -> Result<ReversalOutcome, StoreError> {
+    ) -> Result<ChangeOutcome, StoreError> {
         let result = self.reverse(&submission.account_sid, reference, reason, &submission.account_sid).await;
+        self.record(submission, "Reversal", reference, result).await
+    }
+
+    /// Modifies through the compatible API, keeping the submission (type `Modification`).
+    pub async fn submit_modification(
+        &self,
+        submission: ChangeSubmission,
+        reference: &ActionRef,
+        modification: &Modification,
+        reason: &str,
+    ) -> Result<ChangeOutcome, StoreError> {
+        let actor = submission.account_sid.clone();
+        let result = self.modify(&submission.account_sid, reference, modification, reason, &actor).await;
+        self.record(submission, "Modification", reference, result).await
+    }
+
+    async fn record(
+        &self,
+        submission: ChangeSubmission,
+        kind: &str,
+        reference: &ActionRef,
+        result: Result<ActionRecord, ActionError>,
+    ) -> Result<ChangeOutcome, StoreError> {
         let (action_id, refusal) = match result {
             Ok(action) => (Some(action.action_id), None),
             Err(ActionError::Store(error)) => return Err(error),
@@ -190,16 +227,24 @@ impl Actions {
             }
             Err(error @ ActionError::Locked) => (None, Some(("ACTION_LOCKED", error.to_string()))),
             Err(error @ ActionError::NotPending(_)) => (None, Some(("ACTION_NOT_PENDING", error.to_string()))),
-            Err(error @ ActionError::UnknownReason(_)) => (None, Some(("MALFORMED", error.to_string()))),
+            Err(error @ ActionError::TooManyModifications) => {
+                (None, Some(("TOO_MANY_MODIFICATIONS", error.to_string())))
+            }
+            Err(error @ (ActionError::UnknownReason(_) | ActionError::Invalid(_))) => {
+                (None, Some(("MALFORMED", error.to_string())))
+            }
+        };
+        let (program, event_type, order_id) = match reference {
+            ActionRef::Order { program, event_type, order_id } => {
+                (Some(*program), Some(*event_type), Some(order_id.clone()))
+            }
+            ActionRef::Id(_) => (None, None, None),
         };
         let record = crate::ports::SubmissionRecord {
             submission_id: base62_128(random_u128()),
             account_sid: submission.account_sid,
-            program: match reference {
-                ActionRef::Order { program, .. } => Some(*program),
-                ActionRef::Id(_) => None,
-            },
-            kind: "Reversal".into(),
+            program,
+            kind: kind.into(),
             channel: "s2s".into(),
             status: "Complete".into(),
             payload: submission.payload,
@@ -208,22 +253,147 @@ impl Actions {
             error_type: refusal.as_ref().map(|(code, _)| (*code).to_owned()),
             error_reason: refusal.as_ref().map(|(_, reason)| reason.clone()),
             action_id,
-            order_id: match reference {
-                ActionRef::Order { order_id, .. } => Some(order_id.clone()),
-                ActionRef::Id(_) => None,
-            },
-            event_type: match reference {
-                ActionRef::Order { event_type, .. } => Some(*event_type),
-                ActionRef::Id(_) => None,
-            },
+            order_id,
+            event_type,
             detail: None,
             customer_id: None,
             customer_email_hmac: None,
         };
         self.store.record_conversion(&record, None, &[]).await?;
         let refusal = refusal.map(|(code, reason)| (code.to_owned(), reason));
-        Ok(ReversalOutcome { submission_id: record.submission_id, refusal })
+        Ok(ChangeOutcome { submission_id: record.submission_id, refusal })
     }
+}
+
+impl Actions {
+    /// Modifies a pending order: a new amount, new item quantities or sub-total deltas,
+    /// or a reset to the original. The payout is recomputed under the terms in force on
+    /// the event date; a new sale amount of zero reverses the action.
+    pub async fn modify(
+        &self,
+        account_sid: &str,
+        reference: &ActionRef,
+        modification: &Modification,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ActionRecord, ActionError> {
+        if !REVERSAL_REASONS.contains(&reason) {
+            return Err(ActionError::UnknownReason(reason.to_owned()));
+        }
+        let action = self.find(account_sid, reference).await?;
+        let now = self.clock.now();
+        check_changeable(&action, now)?;
+        if self.store.count_action_changes(&action.action_id).await? >= MAX_MODIFICATIONS as u64 {
+            return Err(ActionError::TooManyModifications);
+        }
+        let mut detail: Value = serde_json::from_str(&action.detail).unwrap_or_else(|_| json!({}));
+        let current = OrderState { lines: lines_of(&detail["items"]), sale_amount: action.sale_amount };
+        let original = match detail.get("original") {
+            Some(original) => OrderState {
+                lines: lines_of(&original["items"]),
+                sale_amount: original["saleAmount"].as_str().and_then(|text| text.parse().ok()).unwrap_or_default(),
+            },
+            None => current.clone(),
+        };
+        let after = modification::apply(&current, &original, modification, action.currency)?;
+        let payout = self.payout(&action, &after);
+        if detail.get("original").is_none() {
+            detail["original"] = json!({"items": detail["items"].clone(), "saleAmount": action.sale_amount.to_string(),
+                                        "payout": action.payout.to_string()});
+        }
+        if let Some(items) = detail["items"].as_array_mut() {
+            for (item, line) in items.iter_mut().zip(&after.lines) {
+                item["quantity"] = json!(line.quantity);
+                item["saleAmount"] = json!(line.sale_amount.to_string());
+            }
+        }
+        let new_state = if after.sale_amount.is_zero() { "REVERSED" } else { "PENDING" };
+        let update = ActionUpdateRecord {
+            update_id: base62_128(random_u128()),
+            action_id: action.action_id.clone(),
+            program: action.program,
+            at: now,
+            actor: actor.to_owned(),
+            from_state: action.state.clone(),
+            to_state: new_state.to_owned(),
+            delta_amount: after.sale_amount - action.sale_amount,
+            delta_payout: payout - action.payout,
+            reason: reason.to_owned(),
+        };
+        let detail = detail.to_string();
+        let change = ActionChange {
+            expected_state: action.state.clone(),
+            new_state: new_state.to_owned(),
+            sale_amount: after.sale_amount,
+            payout,
+            unlocked_at: now,
+            detail: Some(detail.clone()),
+            update,
+        };
+        if self.store.change_action(&change).await? {
+            let state = new_state.to_owned();
+            return Ok(ActionRecord { state, sale_amount: after.sale_amount, payout, detail, ..action });
+        }
+        let now_stored = self.find(account_sid, &ActionRef::Id(action.action_id)).await?;
+        check_changeable(&now_stored, now)?;
+        Err(ActionError::NotPending(now_stored.state))
+    }
+
+    /// The payout of the modified order under the terms in force on the event date.
+    fn payout(&self, action: &ActionRecord, order: &OrderState) -> Decimal {
+        let zero = Decimal::new(0, action.currency.minor_unit_digits());
+        if action.owner_kind == OwnerKind::MediaSource {
+            return zero;
+        }
+        let catalog = self.catalog.get();
+        let Some(entry) = catalog.program(action.program) else { return action.payout };
+        let Some(terms) = entry.program.terms_for(action.owner, action.event_type, action.event_at) else {
+            return zero;
+        };
+        let items: Vec<PayoutItem<'_>> = order
+            .lines
+            .iter()
+            .map(|line| PayoutItem {
+                sku: line.sku.as_deref(),
+                category: line.category.as_deref(),
+                quantity: line.quantity,
+                sale_amount: line.sale_amount,
+            })
+            .collect();
+        let payout_order = PayoutOrder {
+            currency: action.currency,
+            customer_status: action.customer_status.as_deref(),
+            customer_country: None,
+            promo_code: action.promo_code.as_deref(),
+            shared_id: action.shared_id.as_deref(),
+            items: &items,
+            sale_amount: order.sale_amount,
+        };
+        payout::compute(&PayoutTerms::compile(terms), &payout_order).total.amount
+    }
+}
+
+/// The lines kept in an action's detail (`items`).
+fn lines_of(items: &Value) -> Vec<Line> {
+    let text = |item: &Value, name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
+    items
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| Line {
+                    sku: text(item, "sku"),
+                    category: text(item, "category"),
+                    quantity: item
+                        .get("quantity")
+                        .and_then(Value::as_u64)
+                        .and_then(|q| u32::try_from(q).ok())
+                        .unwrap_or(0),
+                    sale_amount: text(item, "saleAmount").and_then(|t| t.parse().ok()).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn check_changeable(action: &ActionRecord, now: jiff::Timestamp) -> Result<(), ActionError> {

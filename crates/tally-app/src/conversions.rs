@@ -402,11 +402,10 @@ impl Conversions {
             (None, Rule::UniqueUrl) => "UNIQUE_URL",
             (None, _) => "PROMO_CODE",
         };
+        let zero = Decimal::new(0, checked.order.currency.minor_unit_digits());
         let payout = match owner_kind {
-            OwnerKind::MediaSource => Decimal::ZERO,
-            OwnerKind::Partner => {
-                self.payout(program, owner, request, checked).map_or(Decimal::ZERO, |p| p.total.amount)
-            }
+            OwnerKind::MediaSource => zero,
+            OwnerKind::Partner => self.payout(program, owner, request, checked).map_or(zero, |p| p.total.amount),
         };
         ActionRecord {
             action_id: new_id(),

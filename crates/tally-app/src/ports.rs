@@ -328,6 +328,8 @@ pub struct ActionChange {
     pub payout: Decimal,
     /// Nothing changes once the action's locking instant is at or before this.
     pub unlocked_at: Timestamp,
+    /// The action's new JSON detail (its items after a modification), if it changes.
+    pub detail: Option<String>,
     /// The record of the change (its action id names the action).
     pub update: ActionUpdateRecord,
 }
@@ -533,6 +535,8 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a change to an action that is still in the expected state and not yet
     /// locked, with its update, in one transaction; returns whether it applied.
     async fn change_action(&self, change: &ActionChange) -> StoreResult<bool>;
+    /// How many of an action's updates were made by someone other than the scheduler.
+    async fn count_action_changes(&self, action_id: &str) -> StoreResult<u64>;
     /// An action's updates, oldest first.
     async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>>;
     /// Takes or renews the lease `name` for `holder` until `until`, if it is free,

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod landing;
 pub mod lifecycle;
 pub mod link_query;
+pub mod modification;
 pub mod money;
 pub mod payout;
 pub mod program;

@@ -94,9 +94,10 @@ impl Money {
     /// Rounds half-up (away from zero at the midpoint) to the currency's minor unit.
     /// Tally rounds once per line, never on intermediate sums.
     pub fn round_to_minor_unit(self) -> Money {
-        let amount = self
-            .amount
-            .round_dp_with_strategy(self.currency.minor_unit_digits(), RoundingStrategy::MidpointAwayFromZero);
+        let digits = self.currency.minor_unit_digits();
+        let mut amount = self.amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero);
+        // Written with the minor unit's digits: 0.00, not 0.
+        amount.rescale(digits);
         Money { amount, currency: self.currency }
     }
 }

@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
-use tally_app::actions::{ActionRef, ReversalSubmission};
+use tally_app::actions::{ActionRef, ChangeSubmission};
 use tally_app::conversions::{Channel, Decision, Submission};
 use tally_app::ports::{StoreError, SubmissionRecord};
 use tally_core::conversion::{FieldError, compatible};
+use tally_core::modification::{LineChange, Modification};
 
 use crate::AppState;
 
@@ -31,7 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/Advertisers/{sid}/Conversions", post(conversion))
         .route("/Advertisers/{sid}/Conversions.json", post(conversion))
         .route("/Advertisers/{sid}/APISubmissions/{id}", get(submission))
-        .route("/Advertisers/{sid}/Actions", axum::routing::delete(reverse))
+        .route("/Advertisers/{sid}/Actions", axum::routing::delete(reverse).put(modify))
         .route("/Advertisers/{sid}/Actions/{id}", get(action))
         .merge(page_load::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -164,6 +165,98 @@ async fn conversion(
     Ok(axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response())
 }
 
+/// The parameters of a change to an action, from a form body and the query string.
+struct ChangeRequest {
+    pairs: Vec<(String, String)>,
+    content_type: String,
+    payload: String,
+}
+
+impl ChangeRequest {
+    fn read(headers: &HeaderMap, query: Option<String>, body: &[u8]) -> Result<Self, CompatError> {
+        let (mut pairs, content_type) = if body.is_empty() {
+            (Vec::new(), "application/x-www-form-urlencoded".to_owned())
+        } else {
+            pairs(headers, body)?
+        };
+        pairs.extend(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned())),
+        );
+        let payload = if body.is_empty() { query_text(&pairs) } else { String::from_utf8_lossy(body).into_owned() };
+        Ok(ChangeRequest { pairs, content_type, payload })
+    }
+
+    /// The first non-empty value of any of `names`, ignoring case.
+    fn value(&self, names: &[&str]) -> Option<String> {
+        self.pairs
+            .iter()
+            .find(|(name, value)| names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_owned())
+    }
+
+    fn required(&self, name: &str) -> Result<String, CompatError> {
+        self.value(&[name]).ok_or_else(|| bad(name, "is required"))
+    }
+
+    /// `ActionId`, or `CampaignId` + `ActionTrackerId` (or `EventTypeId`) + `OrderId` (or `Oid`).
+    fn reference(&self) -> Result<ActionRef, CompatError> {
+        if let Some(id) = self.value(&["ActionId"]) {
+            return Ok(ActionRef::Id(id));
+        }
+        let program = self.value(&["CampaignId"]).and_then(|text| text.parse().ok());
+        let event_type = self.value(&["ActionTrackerId", "EventTypeId"]).and_then(|text| text.parse().ok());
+        match (program, event_type, self.value(&["OrderId", "Oid"])) {
+            (Some(program), Some(event_type), Some(order_id)) => Ok(ActionRef::Order { program, event_type, order_id }),
+            _ => Err(bad("ActionId", "name the action by ActionId, or by CampaignId, ActionTrackerId and OrderId")),
+        }
+    }
+
+    /// `Amount`, or `ItemQuantity{n}` / `ItemSubTotalDelta{n}`, or `Reset=true`.
+    fn modification(&self) -> Result<Modification, CompatError> {
+        let decimal = |name: &str, text: &str| {
+            compatible::parse_decimal(text).ok_or_else(|| bad(name, "must be a decimal amount such as 12.50"))
+        };
+        let mut lines: std::collections::BTreeMap<usize, LineChange> = std::collections::BTreeMap::new();
+        for (name, value) in &self.pairs {
+            let lower = name.to_ascii_lowercase();
+            let (field, number) = match lower.find(|c: char| c.is_ascii_digit()) {
+                Some(at) => lower.split_at(at),
+                None => continue,
+            };
+            if field != "itemquantity" && field != "itemsubtotaldelta" {
+                continue;
+            }
+            let line = number
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad(name, "items are numbered from 1"))?;
+            let change =
+                lines.entry(line).or_insert(LineChange { line: line - 1, quantity: None, sub_total_delta: None });
+            if field == "itemquantity" {
+                let quantity =
+                    value.trim().parse::<u32>().map_err(|_| bad(name, "must be a whole number of at least 0"))?;
+                change.quantity = Some(quantity);
+            } else {
+                change.sub_total_delta = Some(decimal(name, value.trim())?);
+            }
+        }
+        let amount = self.value(&["Amount"]);
+        let reset = self.value(&["Reset"]).is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        match (amount, lines.is_empty(), reset) {
+            (Some(amount), true, false) => Ok(Modification::Amount(decimal("Amount", &amount)?)),
+            (None, false, false) => Ok(Modification::Lines(lines.into_values().collect())),
+            (None, true, true) => Ok(Modification::Reset),
+            _ => Err(bad("Amount", "give exactly one of Amount, ItemQuantity{n}/ItemSubTotalDelta{n}, or Reset=true")),
+        }
+    }
+}
+
+fn bad(field: &str, message: &str) -> CompatError {
+    CompatError::new(StatusCode::BAD_REQUEST, Some(field), message)
+}
+
 /// `DELETE /Advertisers/{SID}/Actions`: reverses an action named by `ActionId`, or by
 /// `CampaignId`, `ActionTrackerId` (or `EventTypeId`) and `OrderId` (or `Oid`), with a
 /// required `DispositionCode`; parameters in the query or a form body.
@@ -175,45 +268,39 @@ async fn reverse(
     body: axum::body::Bytes,
 ) -> Result<Response, CompatError> {
     authenticate(&state, &headers, &sid).await?;
-    let (mut pairs, content_type) = if body.is_empty() {
-        (Vec::new(), "application/x-www-form-urlencoded".to_owned())
-    } else {
-        pairs(&headers, &body)?
-    };
-    pairs.extend(
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .map(|(n, v)| (n.into_owned(), v.into_owned())),
-    );
-    let value = |names: &[&str]| {
-        pairs
-            .iter()
-            .find(|(name, value)| names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !value.trim().is_empty())
-            .map(|(_, value)| value.trim().to_owned())
-    };
-    let bad = |field: &str, message: &str| CompatError::new(StatusCode::BAD_REQUEST, Some(field), message);
-    let reason = value(&["DispositionCode"]).ok_or_else(|| bad("DispositionCode", "is required"))?;
-    let reference = match value(&["ActionId"]) {
-        Some(id) => ActionRef::Id(id),
-        None => {
-            let program = value(&["CampaignId"]).and_then(|text| text.parse().ok());
-            let event_type = value(&["ActionTrackerId", "EventTypeId"]).and_then(|text| text.parse().ok());
-            let order_id = value(&["OrderId", "Oid"]);
-            match (program, event_type, order_id) {
-                (Some(program), Some(event_type), Some(order_id)) => ActionRef::Order { program, event_type, order_id },
-                _ => {
-                    return Err(bad(
-                        "ActionId",
-                        "name the action by ActionId, or by CampaignId, ActionTrackerId and OrderId",
-                    ));
-                }
-            }
-        }
-    };
-    let payload = if body.is_empty() { query_text(&pairs) } else { String::from_utf8_lossy(&body).into_owned() };
-    let submission = ReversalSubmission { account_sid: sid.clone(), payload, content_type };
+    let request = ChangeRequest::read(&headers, query, &body)?;
+    let reason = request.required("DispositionCode")?;
+    let reference = request.reference()?;
+    let submission =
+        ChangeSubmission { account_sid: sid.clone(), payload: request.payload, content_type: request.content_type };
     let outcome = state.actions.submit_reversal(submission, &reference, &reason.to_ascii_uppercase()).await?;
-    let uri = format!("/Advertisers/{sid}/APISubmissions/{}", outcome.submission_id);
-    Ok(axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response())
+    Ok(queued(&sid, &outcome.submission_id))
+}
+
+/// `PUT /Advertisers/{SID}/Actions`: modifies a pending action, named as for a
+/// reversal, with a new `Amount`, item changes or `Reset=true`, and a `Reason`.
+async fn modify(
+    State(state): State<AppState>,
+    Path(sid): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, CompatError> {
+    authenticate(&state, &headers, &sid).await?;
+    let request = ChangeRequest::read(&headers, query, &body)?;
+    let reason = request.required("Reason")?;
+    let reference = request.reference()?;
+    let modification = request.modification()?;
+    let submission =
+        ChangeSubmission { account_sid: sid.clone(), payload: request.payload, content_type: request.content_type };
+    let outcome =
+        state.actions.submit_modification(submission, &reference, &modification, &reason.to_ascii_uppercase()).await?;
+    Ok(queued(&sid, &outcome.submission_id))
+}
+
+fn queued(sid: &str, submission_id: &str) -> Response {
+    let uri = format!("/Advertisers/{sid}/APISubmissions/{submission_id}");
+    axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response()
 }
 
 /// `GET /Advertisers/{SID}/Actions/{Id}` (also `{Id}.json`): an action in the

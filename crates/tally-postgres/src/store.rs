@@ -353,6 +353,13 @@ impl Store for PostgresStore {
         change_action(&mut self.client().await?, change).await
     }
 
+    async fn count_action_changes(&self, action_id: &str) -> StoreResult<u64> {
+        let sql = "SELECT count(*) FROM action_update WHERE action_id = $1 AND actor <> 'scheduler'";
+        let rows = self.query(sql, &[&action_id]).await?;
+        let count: i64 = rows.first().map(|row| column(row, 0)).transpose()?.unwrap_or(0);
+        Ok(count as u64)
+    }
+
     async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>> {
         let sql = format!(
             "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)

@@ -168,7 +168,7 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
     let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
     let changed = transaction
         .execute(
-            "UPDATE action SET state = $2, sale_amount_minor = $3, payout_minor = $4
+            "UPDATE action SET state = $2, sale_amount_minor = $3, payout_minor = $4, detail = coalesce($7, detail)
              WHERE action_id = $1 AND state = $5 AND (locking_at IS NULL OR locking_at > $6)",
             &[
                 &change.update.action_id,
@@ -177,6 +177,7 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
                 &to_minor(change.payout, currency, "payout")?,
                 &change.expected_state,
                 &micros(change.unlocked_at),
+                &change.detail,
             ],
         )
         .await

@@ -304,7 +304,7 @@ pub(crate) fn change_action(transaction: &Transaction<'_>, change: &ActionChange
     let currency: Currency = code.parse().map_err(|_| corrupt(format!("unknown currency {code:?}")))?;
     let changed = transaction
         .prepare_cached(
-            "UPDATE action SET state = ?2, sale_amount_minor = ?3, payout_minor = ?4
+            "UPDATE action SET state = ?2, sale_amount_minor = ?3, payout_minor = ?4, detail = coalesce(?7, detail)
              WHERE action_id = ?1 AND state = ?5 AND (locking_at IS NULL OR locking_at > ?6)",
         )?
         .execute(params![
@@ -314,6 +314,7 @@ pub(crate) fn change_action(transaction: &Transaction<'_>, change: &ActionChange
             to_minor(change.payout, currency)?,
             change.expected_state,
             micros(change.unlocked_at),
+            change.detail,
         ])?;
     if changed == 1 {
         insert_action_update(transaction, &change.update, currency)?;

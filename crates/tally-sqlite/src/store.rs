@@ -379,6 +379,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn count_action_changes(&self, action_id: &str) -> StoreResult<u64> {
+        let action_id = action_id.to_owned();
+        self.read(move |connection| {
+            connection
+                .prepare_cached("SELECT count(*) FROM action_update WHERE action_id = ?1 AND actor <> 'scheduler'")?
+                .query_row([action_id], |row| row.get::<_, i64>(0))
+                .map(|count| count as u64)
+        })
+        .await
+    }
+
     async fn action_updates(&self, action_id: &str) -> StoreResult<Vec<ActionUpdateRecord>> {
         let action_id = action_id.to_owned();
         self.read(move |connection| {

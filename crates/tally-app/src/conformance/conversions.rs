@@ -263,6 +263,7 @@ pub async fn an_action_changes_only_from_its_expected_state_before_it_locks(stor
         sale_amount: Decimal::ZERO,
         payout: Decimal::ZERO,
         unlocked_at: at(50),
+        detail: Some(r#"{"items":[],"reversed":true}"#.into()),
         update: update.clone(),
     };
     let locked = ActionChange {
@@ -279,7 +280,10 @@ pub async fn an_action_changes_only_from_its_expected_state_before_it_locks(stor
     assert!(!store.change_action(&missing).await.unwrap());
     let stored = store.action("a1").await.unwrap().unwrap();
     assert_eq!((stored.state.as_str(), stored.sale_amount, stored.payout), ("REVERSED", Decimal::ZERO, Decimal::ZERO));
+    assert_eq!(stored.detail, r#"{"items":[],"reversed":true}"#);
     assert_eq!(store.action_updates("a1").await.unwrap(), [update]);
+    assert_eq!(store.count_action_changes("a1").await.unwrap(), 1);
+    assert_eq!(store.count_action_changes("none").await.unwrap(), 0);
 }
 
 /// A lease is held by one holder until it expires, and renewed by its holder.

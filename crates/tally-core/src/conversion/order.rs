@@ -42,7 +42,12 @@ pub struct PricedOrder {
 /// it sent no money).
 pub fn price(request: &ConversionRequest, currency: Currency) -> PricedOrder {
     let digits = currency.minor_unit_digits();
-    let round = |amount: Decimal| amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero);
+    // Rounded to the minor unit and written with its digits (40.00, not 40).
+    let round = |amount: Decimal| {
+        let mut rounded = amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero);
+        rounded.rescale(digits);
+        rounded
+    };
     let gross: Vec<Decimal> = request
         .items
         .iter()

@@ -97,6 +97,7 @@ pub struct PayoutLine {
 pub fn compute(terms: &PayoutTerms, order: &PayoutOrder<'_>) -> Payout {
     let lines = terms.lines(order);
     // Saturating rather than panicking: no real order comes near Decimal's 7.9e28.
-    let total = lines.iter().fold(Decimal::ZERO, |sum, line| sum.saturating_add(line.amount));
+    let zero = Decimal::new(0, order.currency.minor_unit_digits());
+    let total = lines.iter().fold(zero, |sum, line| sum.saturating_add(line.amount));
     Payout { total: Money { amount: total, currency: order.currency }, lines }
 }

@@ -14,6 +14,7 @@ use tally_app::conversions::{Channel, ConversionOutcome, Decision, Submission};
 use tally_app::ports::{ActionRecord, ActionUpdateRecord, IdempotencyRecord};
 use tally_core::conversion::native;
 use tally_core::ids::ProgramId;
+use tally_core::modification::{LineChange, Modification};
 
 use super::{Body, Caller, program_id};
 use crate::AppState;
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/programs/{id}/actions/{action_id}", get(action))
         .route("/programs/{id}/actions/{action_id}/reverse", post(reverse))
         .route("/programs/{id}/actions/{action_id}/approve", post(approve))
+        .route("/programs/{id}/actions/{action_id}/modify", post(modify))
 }
 
 async fn submit(
@@ -219,6 +221,90 @@ async fn reverse(
     changed(&state, action).await
 }
 
+/// `POST …/actions/{id}/modify` with a `reason` and exactly one of `amount` (the new
+/// sale amount), `items` (`[{"line": 1, "quantity": 0, "subTotalDelta": "-5.00"}]`,
+/// lines counted from 1) or `"reset": true`.
+async fn modify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action_id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let account_sid = brand(&caller)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object"));
+    };
+    if let Some(name) = object.keys().find(|name| !["reason", "amount", "items", "reset"].contains(&name.as_str())) {
+        return Err(ApiError::parameter(name, "is not a field of a modification"));
+    }
+    let reason =
+        object.get("reason").and_then(Value::as_str).ok_or_else(|| ApiError::parameter("reason", "is required"))?;
+    let modification = native_modification(object)?;
+    let reference = owned_action(&state, account_sid, &id, action_id).await?;
+    let action = state
+        .actions
+        .modify(account_sid, &reference, &modification, reason, account_sid)
+        .await
+        .map_err(action_error)?;
+    changed(&state, action).await
+}
+
+fn native_modification(object: &serde_json::Map<String, Value>) -> Result<Modification, ApiError> {
+    let decimal = |value: &Value, name: &str| {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            _ => return Err(ApiError::parameter(name, "must be a decimal amount such as \"12.50\"")),
+        };
+        tally_core::conversion::compatible::parse_decimal(&text)
+            .ok_or_else(|| ApiError::parameter(name, format!("must be a decimal amount, not {text:?}")))
+    };
+    let given: Vec<&str> = ["amount", "items", "reset"].into_iter().filter(|name| object.contains_key(*name)).collect();
+    match given.as_slice() {
+        ["amount"] => Ok(Modification::Amount(decimal(&object["amount"], "amount")?)),
+        ["reset"] if object["reset"] == Value::Bool(true) => Ok(Modification::Reset),
+        ["items"] => {
+            let items = object["items"]
+                .as_array()
+                .filter(|items| !items.is_empty())
+                .ok_or_else(|| ApiError::parameter("items", "must be a non-empty array"))?;
+            let mut changes = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let path = |field: &str| format!("items[{index}].{field}");
+                let item = item
+                    .as_object()
+                    .ok_or_else(|| ApiError::parameter(&format!("items[{index}]"), "must be an object"))?;
+                if let Some(name) =
+                    item.keys().find(|name| !["line", "quantity", "subTotalDelta"].contains(&name.as_str()))
+                {
+                    return Err(ApiError::parameter(&path(name), "is not a field of an item change"));
+                }
+                let line = item
+                    .get("line")
+                    .and_then(Value::as_u64)
+                    .filter(|line| *line >= 1)
+                    .ok_or_else(|| ApiError::parameter(&path("line"), "must be the item's number, from 1"))?;
+                let quantity = match item.get("quantity") {
+                    None => None,
+                    Some(value) => Some(value.as_u64().and_then(|q| u32::try_from(q).ok()).ok_or_else(|| {
+                        ApiError::parameter(&path("quantity"), "must be a whole number of at least 0")
+                    })?),
+                };
+                let sub_total_delta =
+                    item.get("subTotalDelta").map(|value| decimal(value, &path("subTotalDelta"))).transpose()?;
+                if quantity.is_none() && sub_total_delta.is_none() {
+                    return Err(ApiError::parameter(&path("quantity"), "give quantity, subTotalDelta or both"));
+                }
+                changes.push(LineChange { line: (line - 1) as usize, quantity, sub_total_delta });
+            }
+            Ok(Modification::Lines(changes))
+        }
+        _ => Err(ApiError::parameter("amount", "give exactly one of amount, items or \"reset\": true")),
+    }
+}
+
 /// `POST …/actions/{id}/approve`: approves a pending action before its locking date.
 async fn approve(
     State(state): State<AppState>,
@@ -266,6 +352,8 @@ pub(crate) fn action_error(error: ActionError) -> ApiError {
         ActionError::NotFound => ApiError::new(ErrorKind::NotFound, "action not found"),
         ActionError::Locked | ActionError::NotPending(_) => ApiError::new(ErrorKind::Conflict, error.to_string()),
         ActionError::UnknownReason(_) => ApiError::parameter("reason", error.to_string()),
+        ActionError::Invalid(_) => ApiError::new(ErrorKind::InvalidParameter, error.to_string()),
+        ActionError::TooManyModifications => ApiError::new(ErrorKind::Conflict, error.to_string()),
         ActionError::Store(error) => error.into(),
     }
 }

@@ -148,3 +148,106 @@ async fn the_compatible_api_shows_an_action_in_the_documented_field_names() {
     let missing = crate::conversions::basic_get(&app, &format!("/Advertisers/{}/Actions/nope", app.account_sid)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// An order of two lines (A: 2 × 30.00, B: 40.00) paying 8 %; returns its action id.
+async fn itemised_order(app: &TestApp, order: &str) -> String {
+    let click_id = click(app, 101).await;
+    let mut fields = sale(&click_id, order);
+    fields.extend([
+        ("ItemSku1", "A"),
+        ("ItemPrice1", "30.00"),
+        ("ItemQuantity1", "2"),
+        ("ItemSku2", "B"),
+        ("ItemSubTotal2", "40.00"),
+    ]);
+    queued(app, &s2s(app, &fields).await).await["ActionId"].as_str().unwrap().to_owned()
+}
+
+fn money(body: &Value) -> (String, String, String) {
+    let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+    (text("state"), text("saleAmount"), text("payout"))
+}
+
+#[tokio::test]
+async fn modifications_recompute_the_payout_and_reset_restores_the_order() {
+    let app = TestApp::spawn().await;
+    let id = itemised_order(&app, "M-1").await;
+    let modify = |body: Value| {
+        let app = &app;
+        let id = id.clone();
+        async move { post(app, &format!("{id}/modify"), &app.brand_token, &body.to_string()).await }
+    };
+    let returned = modify(json!({"reason": "ITEM_RETURNED", "items": [{"line": 1, "quantity": 1}]})).await;
+    assert_eq!(returned.status, StatusCode::OK, "{}", returned.text());
+    let body = returned.json();
+    assert_eq!(money(&body), ("PENDING".into(), "70.00".into(), "5.60".into()));
+    assert_eq!(body["items"][0]["quantity"], 1);
+    let update = &body["updates"][0];
+    assert_eq!((update["deltaAmount"].as_str(), update["deltaPayout"].as_str()), (Some("-30.00"), Some("-2.40")));
+
+    let scaled = modify(json!({"reason": "ORDER_UPDATE", "amount": "35"})).await.json();
+    assert_eq!(money(&scaled), ("PENDING".into(), "35.00".into(), "2.80".into()));
+    let refund =
+        modify(json!({"reason": "ORDER_UPDATE", "items": [{"line": 2, "subTotalDelta": "-0.006"}]})).await.json();
+    assert_eq!(refund["items"][1]["saleAmount"], "19.99", "20.00 - 0.006, rounded once");
+    let reset = modify(json!({"reason": "ORDER_UPDATE", "reset": true})).await.json();
+    assert_eq!(money(&reset), ("PENDING".into(), "100.00".into(), "8.00".into()));
+    assert_eq!(reset["items"][0]["quantity"], 2);
+    let zero = modify(json!({"reason": "ORDER_UPDATE", "amount": 0})).await.json();
+    assert_eq!(money(&zero), ("REVERSED".into(), "0.00".into(), "0.00".into()), "a new amount of zero reverses");
+    assert_eq!(zero["updates"].as_array().unwrap().len(), 5);
+
+    let other = itemised_order(&app, "M-2").await;
+    for (body, field) in [
+        (json!({"reason": "ORDER_UPDATE", "items": [{"line": 5, "quantity": 1}]}), "no item 5"),
+        (json!({"reason": "ORDER_UPDATE", "amount": "1", "reset": true}), "exactly one"),
+        (json!({"reason": "ORDER_UPDATE", "items": [{"line": 1, "quantity": -1}]}), "items[0].quantity"),
+        (json!({"reason": "ORDER_UPDATE", "amount": "-3"}), "negative"),
+        (json!({"amount": "3"}), "reason"),
+    ] {
+        let refused = post(&app, &format!("{other}/modify"), &app.brand_token, &body.to_string()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(refused.text().contains(field), "{body}: {}", refused.text());
+    }
+    assert_eq!(money(&action(&app, &other).await), ("PENDING".into(), "100.00".into(), "8.00".into()));
+}
+
+#[tokio::test]
+async fn the_compatible_api_modifies_by_item_and_an_action_takes_at_most_a_thousand_changes() {
+    let app = TestApp::spawn().await;
+    let id = itemised_order(&app, "P-1").await;
+    let put = |body: String| {
+        let app = &app;
+        async move {
+            let credentials =
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.account_sid, app.auth_token));
+            let request = Request::builder()
+                .method(Method::PUT)
+                .uri(format!("/Advertisers/{}/Actions", app.account_sid))
+                .header(header::AUTHORIZATION, format!("Basic {credentials}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap();
+            app.send(request).await
+        }
+    };
+    let record = queued(
+        &app,
+        &put("CampaignId=1000&ActionTrackerId=1&OrderId=P-1&ItemQuantity2=0&Reason=ITEM_RETURNED".into()).await,
+    )
+    .await;
+    assert_eq!((record["Type"].as_str(), record["ErrorType"].clone()), (Some("Modification"), Value::Null));
+    assert_eq!(money(&action(&app, &id).await), ("PENDING".into(), "60.00".into(), "4.80".into()));
+    let missing = put(format!("ActionId={id}&Amount=10")).await;
+    assert_eq!(missing.json()["errors"][0]["field"], "Reason");
+
+    for n in 0..998 {
+        let amount = if n % 2 == 0 { "50" } else { "60" };
+        let response = put(format!("ActionId={id}&Amount={amount}&Reason=ORDER_UPDATE")).await;
+        assert_eq!(response.status, StatusCode::OK, "change {n}: {}", response.text());
+    }
+    let thousandth = queued(&app, &put(format!("ActionId={id}&Reset=true&Reason=ORDER_UPDATE")).await).await;
+    assert_eq!(thousandth["ErrorType"], Value::Null, "the 1,000th change is taken");
+    let refused = queued(&app, &put(format!("ActionId={id}&Amount=1&Reason=ORDER_UPDATE")).await).await;
+    assert_eq!(refused["ErrorType"], "TOO_MANY_MODIFICATIONS");
+}

@@ -468,6 +468,7 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/programs/{id}",
             "/programs/{id}/actions/{actionId}",
             "/programs/{id}/actions/{actionId}/approve",
+            "/programs/{id}/actions/{actionId}/modify",
             "/programs/{id}/actions/{actionId}/reverse",
             "/programs/{id}/clicks",
             "/programs/{id}/conversions",

@@ -26,7 +26,7 @@ use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 use tally_http::{AppState, EdgeSettings};
 use tally_journal::JournalSettings;
-use tally_sqlite::{SqliteOptions, SqliteStore};
+use tally_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use tower::ServiceExt;
 
 /// The Acme test program.
@@ -157,7 +157,11 @@ impl TestApp {
     /// the store.
     pub(crate) async fn spawn_with_backlog(edge: EdgeSettings, max_backlog: u64) -> TestApp {
         let directory = tempfile::tempdir().unwrap();
-        let sqlite = SqliteStore::open(&directory.path().join("tally.db"), SqliteOptions::default()).unwrap();
+        // `normal`: commits survive the process, not a power loss, which these tests do
+        // not simulate (crates/tally's durability test kills a real server instead);
+        // it saves an fsync per write.
+        let options = SqliteOptions { synchronous: Synchronous::Normal };
+        let sqlite = SqliteStore::open(&directory.path().join("tally.db"), options).unwrap();
         let store: Arc<dyn Store> = Arc::new(sqlite);
         let clock = Arc::new(ManualClock::new(start()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
