@@ -29,6 +29,10 @@ const PAUSE_BETWEEN_CLICKS_MS: u64 = 300;
 const BUYERS_PERCENT: u32 = 15;
 const SECOND_DEVICE_PERCENT: u32 = 25;
 const PROMO_CODE_PERCENT: u32 = 20;
+/// Of the orders sent through the S2S API, the share (percent) of which the shop later
+/// reports a returned item, and the share it reverses as fraud.
+const RETURN_PERCENT: u32 = 10;
+const FRAUD_PERCENT: u32 = 3;
 
 /// Where the demo keeps its account's auth token, so that a restarted demo can still
 /// send conversions through the compatible API. Demo stores only: a real account's
@@ -246,7 +250,7 @@ async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCrede
         send_conversion(address, credentials, signup).await;
     }
     let mut sale = vec![
-        ("CampaignId", program),
+        ("CampaignId", program.clone()),
         ("ActionTrackerId", "1".into()),
         ("EventDate", "NOW".into()),
         ("OrderId", order_id),
@@ -272,7 +276,36 @@ async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCrede
     }
     let mut form: Vec<(String, String)> = sale.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
     form.extend(names);
+    let order_id = form.iter().find(|(name, _)| name == "OrderId").map(|(_, value)| value.clone()).unwrap_or_default();
     send_conversion(address, credentials, form).await;
+    after_sale(address, program, credentials, &order_id).await;
+}
+
+/// Some time after the sale, the shop reports a returned item, or reverses the order
+/// as fraud, through the compatible API, naming the order as its back end would.
+async fn after_sale(address: SocketAddr, program: String, credentials: &AccountCredentials, order_id: &str) {
+    let roll = rand::rng().random_range(0..100);
+    let (method, change): (_, &[(&str, &str)]) = if roll < RETURN_PERCENT {
+        (reqwest::Method::PUT, &[("ItemQuantity1", "0"), ("Reason", "ITEM_RETURNED")])
+    } else if roll < RETURN_PERCENT + FRAUD_PERCENT {
+        (reqwest::Method::DELETE, &[("DispositionCode", "CONS_FRAUD")])
+    } else {
+        return;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut form = vec![("CampaignId", program.as_str()), ("ActionTrackerId", "1"), ("OrderId", order_id)];
+    form.extend_from_slice(change);
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let sent = reqwest::Client::new()
+        .request(method, format!("http://{address}/Advertisers/{}/Actions", credentials.account_sid))
+        .basic_auth(&credentials.account_sid, Some(&credentials.auth_token))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    if let Err(error) = sent {
+        tracing::debug!(%error, "demo return or reversal failed");
+    }
 }
 
 /// A conversion as the browser tag on the shop's checkout page sends it: to `/collect`,

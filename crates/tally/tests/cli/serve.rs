@@ -153,14 +153,16 @@ fn serve_demo_listens_first_and_fills_its_own_store_with_clicks() {
         clicks = export();
     }
     assert!(clicks > 0, "the demo recorded no click in {:?}", started.elapsed());
-    // Its shoppers also buy, through the S2S API and through the tag.
-    let channels = || demo_conversion_channels(&sandbox.file("tally-demo.db"));
-    let mut seen = channels();
-    while !(seen.contains("s2s") && seen.contains("tag")) && started.elapsed() < Duration::from_secs(30) {
+    // Its shoppers also buy, through the S2S API and through the tag, and the shop
+    // reports some returns.
+    let wanted = ["Conversion:s2s", "Conversion:tag", "Modification:s2s"];
+    let seen = || demo_submissions(&sandbox.file("tally-demo.db"));
+    let mut kinds = seen();
+    while !wanted.iter().all(|kind| kinds.contains(*kind)) && started.elapsed() < Duration::from_secs(40) {
         std::thread::sleep(Duration::from_millis(500));
-        seen = channels();
+        kinds = seen();
     }
-    assert!(seen.contains("s2s") && seen.contains("tag"), "credited demo conversions came through {seen:?}");
+    assert!(wanted.iter().all(|kind| kinds.contains(*kind)), "applied demo submissions: {kinds:?}");
     let stopped = server.terminate();
     assert!(stopped.status.success(), "{}", stopped.stderr);
     assert!(stopped.lines.iter().any(|line| line.starts_with("demo: program 1000")), "{:?}", stopped.lines);
@@ -168,8 +170,9 @@ fn serve_demo_listens_first_and_fills_its_own_store_with_clicks() {
     assert!(!sandbox.file("tally.db").exists(), "the demo never touches the default store");
 }
 
-/// The channels through which the demo store's actions came in.
-fn demo_conversion_channels(path: &std::path::Path) -> std::collections::BTreeSet<String> {
+/// The kinds and channels (`Conversion:tag`) of the demo store's submissions that
+/// made or changed an action.
+fn demo_submissions(path: &std::path::Path) -> std::collections::BTreeSet<String> {
     use tally_app::ports::Store;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     runtime.block_on(async {
@@ -177,7 +180,7 @@ fn demo_conversion_channels(path: &std::path::Path) -> std::collections::BTreeSe
         let mut channels = std::collections::BTreeSet::new();
         for submission in store.submissions_after("", 100_000).await.expect("submissions") {
             if submission.action_id.is_some() {
-                channels.insert(submission.channel);
+                channels.insert(format!("{}:{}", submission.kind, submission.channel));
             }
         }
         channels
