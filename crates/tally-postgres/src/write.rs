@@ -183,23 +183,7 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
         .await
         .map_err(store_error)?;
     if changed == 1 {
-        let update = &change.update;
-        let insert = format!(
-            "INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        );
-        let params: [&(dyn ToSql + Sync); 10] = [
-            &update.update_id,
-            &update.action_id,
-            &id_to_sql(update.program.0),
-            &micros(update.at),
-            &update.actor,
-            &update.from_state,
-            &update.to_state,
-            &to_minor(update.delta_amount, currency, "delta amount")?,
-            &to_minor(update.delta_payout, currency, "delta payout")?,
-            &update.reason,
-        ];
-        transaction.execute(&insert, &params).await.map_err(store_error)?;
+        insert_action_update(&transaction, &change.update, currency).await?;
     }
     transaction.commit().await.map_err(store_error)?;
     Ok(changed == 1)
@@ -208,8 +192,6 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
 /// Writes action updates exactly as given, each in its action's currency.
 pub(crate) async fn import_action_updates(client: &mut Object, updates: &[ActionUpdateRecord]) -> StoreResult<()> {
     let transaction = client.transaction().await.map_err(store_error)?;
-    let insert =
-        format!("INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
     for update in updates {
         let row = transaction
             .query_one("SELECT currency FROM action WHERE action_id = $1", &[&update.action_id])
@@ -217,21 +199,33 @@ pub(crate) async fn import_action_updates(client: &mut Object, updates: &[Action
             .map_err(store_error)?;
         let code: String = column(&row, 0)?;
         let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
-        let params: [&(dyn ToSql + Sync); 10] = [
-            &update.update_id,
-            &update.action_id,
-            &id_to_sql(update.program.0),
-            &micros(update.at),
-            &update.actor,
-            &update.from_state,
-            &update.to_state,
-            &to_minor(update.delta_amount, currency, "delta amount")?,
-            &to_minor(update.delta_payout, currency, "delta payout")?,
-            &update.reason,
-        ];
-        transaction.execute(&insert, &params).await.map_err(store_error)?;
+        insert_action_update(&transaction, update, currency).await?;
     }
     transaction.commit().await.map_err(store_error)
+}
+
+/// Writes one action update, its deltas in minor units of the action's currency.
+async fn insert_action_update(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    update: &ActionUpdateRecord,
+    currency: Currency,
+) -> StoreResult<()> {
+    let insert =
+        format!("INSERT INTO action_update ({ACTION_UPDATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    let statement = transaction.prepare_cached(&insert).await.map_err(store_error)?;
+    let params: [&(dyn ToSql + Sync); 10] = [
+        &update.update_id,
+        &update.action_id,
+        &id_to_sql(update.program.0),
+        &micros(update.at),
+        &update.actor,
+        &update.from_state,
+        &update.to_state,
+        &to_minor(update.delta_amount, currency, "delta amount")?,
+        &to_minor(update.delta_payout, currency, "delta payout")?,
+        &update.reason,
+    ];
+    transaction.execute(&statement, &params).await.map_err(store_error).map(drop)
 }
 
 /// Takes or renews a lease (see `Store::acquire_lease`).

@@ -206,11 +206,7 @@ async fn reverse(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let account_sid = brand(&caller)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}")))?;
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object"));
-    };
+    let object = json_object(&body)?;
     if let Some(name) = object.keys().find(|name| *name != "reason") {
         return Err(ApiError::parameter(name, "is not a field of a reversal; send only reason"));
     }
@@ -231,17 +227,13 @@ async fn modify(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let account_sid = brand(&caller)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}")))?;
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object"));
-    };
+    let object = json_object(&body)?;
     if let Some(name) = object.keys().find(|name| !["reason", "amount", "items", "reset"].contains(&name.as_str())) {
         return Err(ApiError::parameter(name, "is not a field of a modification"));
     }
     let reason =
         object.get("reason").and_then(Value::as_str).ok_or_else(|| ApiError::parameter("reason", "is required"))?;
-    let modification = native_modification(object)?;
+    let modification = native_modification(&object)?;
     let reference = owned_action(&state, account_sid, &id, action_id).await?;
     let action = state
         .actions
@@ -315,6 +307,15 @@ async fn approve(
     let reference = owned_action(&state, account_sid, &id, action_id).await?;
     let action = state.actions.approve(account_sid, &reference, account_sid).await.map_err(action_error)?;
     changed(&state, action).await
+}
+
+/// A request body that must be one JSON object.
+fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object")),
+        Err(error) => Err(ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}"))),
+    }
 }
 
 fn brand(caller: &Caller) -> Result<&str, ApiError> {
