@@ -200,6 +200,8 @@ impl Conversions {
         };
         record.event_type = Some(checked.event_type.id);
 
+        // Once, before any click is read: a click answered a moment ago is then found.
+        self.settle().await;
         let keys = self.identity_keys(&program, request, submission).await?;
         let links = links_between(program.id(), &keys, "conversion", now);
         let (clicks, identity) = self.touches(&program, &keys, checked.at).await?;
@@ -297,7 +299,6 @@ impl Conversions {
             keys.insert(IdentityKey::Device(device.kind, device.value.clone()));
         }
         for click_id in request.click_id.iter().chain(install_ref_click_id(request).iter()) {
-            self.settle().await;
             for click in self.store.clicks_by_click_id(program.id(), click_id).await? {
                 keys.insert(IdentityKey::Visitor(click.visitor));
             }
@@ -363,7 +364,6 @@ impl Conversions {
         }
         let visitors: Vec<_> =
             seen.iter().filter_map(|key| IdentityKey::parse(key)?.visitor().cloned()).collect::<Vec<_>>();
-        self.settle().await;
         let since = at - program.lookback();
         let until = at + jiff::SignedDuration::from_micros(1);
         let clicks = self.store.clicks_of_visitors(program.id(), &visitors, since, until, MAX_TOUCHES).await?;
