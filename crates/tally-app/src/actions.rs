@@ -135,6 +135,21 @@ impl Actions {
         let now = self.clock.now();
         check_changeable(&action, now)?;
         let (sale_amount, payout) = amounts(&action);
+        let after = Target { state: new_state, sale_amount, payout, detail: None };
+        self.commit(account_sid, action, now, after, reason, actor).await
+    }
+
+    /// Applies `after` to `action`, checked in `now`'s light, with its action update;
+    /// when something changed the action meanwhile, says what it is now.
+    async fn commit(
+        &self,
+        account_sid: &str,
+        action: ActionRecord,
+        now: jiff::Timestamp,
+        after: Target<'_>,
+        reason: &str,
+        actor: &str,
+    ) -> Result<ActionRecord, ActionError> {
         let update = ActionUpdateRecord {
             update_id: base62_128(random_u128()),
             action_id: action.action_id.clone(),
@@ -142,24 +157,25 @@ impl Actions {
             at: now,
             actor: actor.to_owned(),
             from_state: action.state.clone(),
-            to_state: new_state.to_owned(),
-            delta_amount: sale_amount - action.sale_amount,
-            delta_payout: payout - action.payout,
+            to_state: after.state.to_owned(),
+            delta_amount: after.sale_amount - action.sale_amount,
+            delta_payout: after.payout - action.payout,
             reason: reason.to_owned(),
         };
         let change = ActionChange {
             expected_state: action.state.clone(),
-            new_state: new_state.to_owned(),
-            sale_amount,
-            payout,
+            new_state: after.state.to_owned(),
+            sale_amount: after.sale_amount,
+            payout: after.payout,
             unlocked_at: now,
-            detail: None,
+            detail: after.detail.clone(),
             update,
         };
         if self.store.change_action(&change).await? {
-            return Ok(ActionRecord { state: new_state.to_owned(), sale_amount, payout, ..action });
+            let (sale_amount, payout) = (after.sale_amount, after.payout);
+            let detail = after.detail.unwrap_or_else(|| action.detail.clone());
+            return Ok(ActionRecord { state: after.state.to_owned(), sale_amount, payout, detail, ..action });
         }
-        // Something changed it meanwhile: say what it is now.
         let now_stored = self.find(account_sid, &ActionRef::Id(action.action_id)).await?;
         check_changeable(&now_stored, now)?;
         Err(ActionError::NotPending(now_stored.state))
@@ -307,36 +323,9 @@ impl Actions {
                 item["saleAmount"] = json!(line.sale_amount.to_string());
             }
         }
-        let new_state = if after.sale_amount.is_zero() { "REVERSED" } else { "PENDING" };
-        let update = ActionUpdateRecord {
-            update_id: base62_128(random_u128()),
-            action_id: action.action_id.clone(),
-            program: action.program,
-            at: now,
-            actor: actor.to_owned(),
-            from_state: action.state.clone(),
-            to_state: new_state.to_owned(),
-            delta_amount: after.sale_amount - action.sale_amount,
-            delta_payout: payout - action.payout,
-            reason: reason.to_owned(),
-        };
-        let detail = detail.to_string();
-        let change = ActionChange {
-            expected_state: action.state.clone(),
-            new_state: new_state.to_owned(),
-            sale_amount: after.sale_amount,
-            payout,
-            unlocked_at: now,
-            detail: Some(detail.clone()),
-            update,
-        };
-        if self.store.change_action(&change).await? {
-            let state = new_state.to_owned();
-            return Ok(ActionRecord { state, sale_amount: after.sale_amount, payout, detail, ..action });
-        }
-        let now_stored = self.find(account_sid, &ActionRef::Id(action.action_id)).await?;
-        check_changeable(&now_stored, now)?;
-        Err(ActionError::NotPending(now_stored.state))
+        let state = if after.sale_amount.is_zero() { "REVERSED" } else { "PENDING" };
+        let target = Target { state, sale_amount: after.sale_amount, payout, detail: Some(detail.to_string()) };
+        self.commit(account_sid, action, now, target, reason, actor).await
     }
 
     /// The payout of the modified order under the terms in force on the event date.
@@ -394,6 +383,15 @@ fn lines_of(items: &Value) -> Vec<Line> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// What an action becomes.
+struct Target<'a> {
+    state: &'a str,
+    sale_amount: Decimal,
+    payout: Decimal,
+    /// Its new detail, when that changes.
+    detail: Option<String>,
 }
 
 fn check_changeable(action: &ActionRecord, now: jiff::Timestamp) -> Result<(), ActionError> {

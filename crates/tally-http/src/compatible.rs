@@ -195,6 +195,11 @@ impl ChangeRequest {
             .map(|(_, value)| value.trim().to_owned())
     }
 
+    /// The submission record's part of the request.
+    fn submission(self, account_sid: &str) -> ChangeSubmission {
+        ChangeSubmission { account_sid: account_sid.to_owned(), payload: self.payload, content_type: self.content_type }
+    }
+
     fn required(&self, name: &str) -> Result<String, CompatError> {
         self.value(&[name]).ok_or_else(|| bad(name, "is required"))
     }
@@ -271,8 +276,7 @@ async fn reverse(
     let request = ChangeRequest::read(&headers, query, &body)?;
     let reason = request.required("DispositionCode")?;
     let reference = request.reference()?;
-    let submission =
-        ChangeSubmission { account_sid: sid.clone(), payload: request.payload, content_type: request.content_type };
+    let submission = request.submission(&sid);
     let outcome = state.actions.submit_reversal(submission, &reference, &reason.to_ascii_uppercase()).await?;
     Ok(queued(&sid, &outcome.submission_id))
 }
@@ -291,8 +295,7 @@ async fn modify(
     let reason = request.required("Reason")?;
     let reference = request.reference()?;
     let modification = request.modification()?;
-    let submission =
-        ChangeSubmission { account_sid: sid.clone(), payload: request.payload, content_type: request.content_type };
+    let submission = request.submission(&sid);
     let outcome =
         state.actions.submit_modification(submission, &reference, &modification, &reason.to_ascii_uppercase()).await?;
     Ok(queued(&sid, &outcome.submission_id))

@@ -206,14 +206,9 @@ async fn reverse(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let account_sid = brand(&caller)?;
-    let object = json_object(&body)?;
-    if let Some(name) = object.keys().find(|name| *name != "reason") {
-        return Err(ApiError::parameter(name, "is not a field of a reversal; send only reason"));
-    }
-    let reason =
-        object.get("reason").and_then(Value::as_str).ok_or_else(|| ApiError::parameter("reason", "is required"))?;
+    let (_, reason) = change_body(&body, &["reason"], "a reversal")?;
     let reference = owned_action(&state, account_sid, &id, action_id).await?;
-    let action = state.actions.reverse(account_sid, &reference, reason, account_sid).await.map_err(action_error)?;
+    let action = state.actions.reverse(account_sid, &reference, &reason, account_sid).await.map_err(action_error)?;
     changed(&state, action).await
 }
 
@@ -227,17 +222,12 @@ async fn modify(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let account_sid = brand(&caller)?;
-    let object = json_object(&body)?;
-    if let Some(name) = object.keys().find(|name| !["reason", "amount", "items", "reset"].contains(&name.as_str())) {
-        return Err(ApiError::parameter(name, "is not a field of a modification"));
-    }
-    let reason =
-        object.get("reason").and_then(Value::as_str).ok_or_else(|| ApiError::parameter("reason", "is required"))?;
+    let (object, reason) = change_body(&body, &["reason", "amount", "items", "reset"], "a modification")?;
     let modification = native_modification(&object)?;
     let reference = owned_action(&state, account_sid, &id, action_id).await?;
     let action = state
         .actions
-        .modify(account_sid, &reference, &modification, reason, account_sid)
+        .modify(account_sid, &reference, &modification, &reason, account_sid)
         .await
         .map_err(action_error)?;
     changed(&state, action).await
@@ -307,6 +297,22 @@ async fn approve(
     let reference = owned_action(&state, account_sid, &id, action_id).await?;
     let action = state.actions.approve(account_sid, &reference, account_sid).await.map_err(action_error)?;
     changed(&state, action).await
+}
+
+/// The body of a change to an action: a JSON object of the `allowed` fields, with a
+/// required `reason`.
+fn change_body(
+    body: &[u8],
+    allowed: &[&str],
+    what: &str,
+) -> Result<(serde_json::Map<String, Value>, String), ApiError> {
+    let object = json_object(body)?;
+    if let Some(name) = object.keys().find(|name| !allowed.contains(&name.as_str())) {
+        return Err(ApiError::parameter(name, format!("is not a field of {what}")));
+    }
+    let reason = object.get("reason").and_then(Value::as_str).map(str::to_owned);
+    let reason = reason.ok_or_else(|| ApiError::parameter("reason", "is required"))?;
+    Ok((object, reason))
 }
 
 /// A request body that must be one JSON object.
