@@ -15,7 +15,9 @@ use tally_core::click::{Click, DeviceType, OwnerKind, TouchSource};
 use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
 pub mod conversions;
+pub mod listing;
 pub use conversions::*;
+pub use listing::*;
 
 use crate::ports::{
     AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, SettingRecord, Store, StoreError,
@@ -60,7 +62,8 @@ macro_rules! store_conformance_tests {
             a_lease_has_one_holder_until_it_expires,
             an_action_changes_only_from_its_expected_state_before_it_locks,
             idempotency_keeps_the_first_answer,
-            conversions_are_listed_and_imported_for_a_copy
+            conversions_are_listed_and_imported_for_a_copy,
+            actions_are_listed_filtered_sorted_and_paged
         );
     };
     (@each $make_store:path; $($name:ident),*) => {

@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod ports;
 pub mod programs;
 pub mod secrets;
+pub mod sql;
 pub mod visits;

@@ -377,6 +377,77 @@ pub struct IdempotencyRecord {
     pub created_at: Timestamp,
 }
 
+/// An instant range; either end may be open. Both ends are inclusive, as the
+/// compatible API's `…Start`/`…End` parameters are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    /// From this instant.
+    pub from: Option<Timestamp>,
+    /// Up to and including this instant.
+    pub to: Option<Timestamp>,
+}
+
+/// Which test actions a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TestActions {
+    /// Real actions only (the default: reports leave test actions out unless asked).
+    #[default]
+    Exclude,
+    /// Both.
+    Include,
+    /// Test actions only.
+    Only,
+}
+
+/// What a listing is ordered by; ties are broken by action id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActionSortKey {
+    /// When Tally made the action (the compatible listing's order).
+    #[default]
+    CreatedAt,
+    /// When the event happened.
+    EventAt,
+    /// When the action locks.
+    LockingAt,
+    /// The sale amount.
+    SaleAmount,
+    /// The payout.
+    Payout,
+}
+
+/// Which actions to list, in what order, which page (SPEC §8, §10).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActionQuery {
+    /// The programs to list from (the caller's); empty lists nothing.
+    pub programs: Vec<ProgramId>,
+    /// Only this partner's or media source's actions.
+    pub owner: Option<PartnerId>,
+    /// Only actions in this state.
+    pub state: Option<String>,
+    /// Only this event type.
+    pub event_type: Option<EventTypeId>,
+    /// Event date range.
+    pub event_at: TimeRange,
+    /// Locking date range.
+    pub locking_at: TimeRange,
+    /// Creation date range.
+    pub created_at: TimeRange,
+    /// Only orders that used this promo code (exact, ignoring case).
+    pub promo_code: Option<String>,
+    /// Only this order id.
+    pub order_id: Option<String>,
+    /// Test actions or not.
+    pub test: TestActions,
+    /// Sort key.
+    pub sort: ActionSortKey,
+    /// Newest or largest first.
+    pub descending: bool,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u32,
+}
+
 /// The click log could not make a click durable; the click must not be answered.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClickLogError {
@@ -542,6 +613,10 @@ pub trait Store: Send + Sync + 'static {
     /// Takes or renews the lease `name` for `holder` until `until`, if it is free,
     /// expired at `now`, or already `holder`'s; returns whether `holder` holds it.
     async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
+    /// A page of actions matching the query, in its order.
+    async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>>;
+    /// How many actions match the query, ignoring its paging.
+    async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.

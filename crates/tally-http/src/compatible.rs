@@ -23,6 +23,8 @@ use tally_core::modification::{LineChange, Modification};
 use crate::AppState;
 
 mod page_load;
+mod paging;
+mod reads;
 
 /// The largest conversion body read: a thousand items fit easily.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -32,8 +34,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/Advertisers/{sid}/Conversions", post(conversion))
         .route("/Advertisers/{sid}/Conversions.json", post(conversion))
         .route("/Advertisers/{sid}/APISubmissions/{id}", get(submission))
-        .route("/Advertisers/{sid}/Actions", axum::routing::delete(reverse).put(modify))
-        .route("/Advertisers/{sid}/Actions/{id}", get(action))
+        .route("/Advertisers/{sid}/Actions", get(reads::actions).delete(reverse).put(modify))
+        .route("/Advertisers/{sid}/Actions.json", get(reads::actions))
+        .route("/Advertisers/{sid}/Actions/{id}", get(reads::action))
         .merge(page_load::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -304,49 +307,6 @@ async fn modify(
 fn queued(sid: &str, submission_id: &str) -> Response {
     let uri = format!("/Advertisers/{sid}/APISubmissions/{submission_id}");
     axum::Json(json!({"Status": "QUEUED", "QueuedUri": uri})).into_response()
-}
-
-/// `GET /Advertisers/{SID}/Actions/{Id}` (also `{Id}.json`): an action in the
-/// documented field names, with its items and journey. Sub ids are for partners,
-/// and this API is the brand's, so they are left out.
-async fn action(
-    State(state): State<AppState>,
-    Path((sid, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, CompatError> {
-    authenticate(&state, &headers, &sid).await?;
-    let id = id.strip_suffix(".json").unwrap_or(&id).to_owned();
-    let not_found = || CompatError::new(StatusCode::NOT_FOUND, None, "no such action");
-    let action = state.actions.find(&sid, &ActionRef::Id(id)).await.map_err(|error| match error {
-        tally_app::actions::ActionError::Store(error) => CompatError::from(error),
-        _ => not_found(),
-    })?;
-    let detail: Value = serde_json::from_str(&action.detail).unwrap_or(Value::Null);
-    let time = |at: Option<jiff::Timestamp>| at.map(|at| at.to_string());
-    Ok(axum::Json(json!({
-        "Id": action.action_id,
-        "CampaignId": action.program.0,
-        "ActionTrackerId": action.event_type.0,
-        "MediaPartnerId": action.owner.0,
-        "AdId": action.ad.map(|ad| ad.0),
-        "State": action.state,
-        "Amount": action.sale_amount.to_string(),
-        "Payout": action.payout.to_string(),
-        "Currency": action.currency.code(),
-        "Oid": action.order_id,
-        "EventDate": action.event_at.to_string(),
-        "CreationDate": action.created_at.to_string(),
-        "LockingDate": time(action.locking_at),
-        "ReferringDate": time(action.referring_at),
-        "ReferringType": action.referring_type,
-        "PromoCode": action.promo_code,
-        "CustomerId": action.customer_id,
-        "CustomerStatus": action.customer_status,
-        "SharedId": action.shared_id,
-        "Items": detail.get("items").cloned().unwrap_or(Value::Null),
-        "Journey": detail.get("journey").cloned().unwrap_or(Value::Null),
-    }))
-    .into_response())
 }
 
 fn query_text(pairs: &[(String, String)]) -> String {

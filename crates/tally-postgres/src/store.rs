@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
-    AccountRecord, ActionChange, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
-    ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
-    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
+    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint,
+    SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord,
+    UserRecord,
 };
+use tally_app::sql::{SqlValue, action_filter, action_order};
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
 use tokio_postgres::Row;
@@ -29,6 +31,25 @@ use crate::write::{
 };
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+fn numbered(n: usize) -> String {
+    format!("${n}")
+}
+
+/// A built filter's values as owned SQL parameters.
+fn bound(values: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    let owned = |value: &SqlValue| -> Box<dyn ToSql + Sync + Send> {
+        match value {
+            SqlValue::Int(number) => Box::new(*number),
+            SqlValue::Text(text) => Box::new(text.clone()),
+        }
+    };
+    values.iter().map(owned).collect()
+}
+
+fn param_refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|param| param.as_ref() as &(dyn ToSql + Sync)).collect()
+}
 
 /// Tally's store on a PostgreSQL server, shared by every node that names it.
 #[derive(Clone)]
@@ -380,6 +401,28 @@ impl Store for PostgresStore {
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {
         let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id = $1 AND account_sid = $2");
         self.query_opt(&sql, &[&submission_id, &account_sid]).await?.as_ref().map(submission_row).transpose()
+    }
+
+    async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {
+        let filter = action_filter(query, &numbered);
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM action WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+            filter.condition,
+            action_order(query),
+            query.limit,
+            query.offset
+        );
+        let params = bound(&filter.params);
+        self.query(&sql, &param_refs(&params)).await?.iter().map(action_row).collect()
+    }
+
+    async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64> {
+        let filter = action_filter(query, &numbered);
+        let sql = format!("SELECT count(*) FROM action WHERE {}", filter.condition);
+        let params = bound(&filter.params);
+        let rows = self.query(&sql, &param_refs(&params)).await?;
+        let count: i64 = rows.first().map(|row| column(row, 0)).transpose()?.unwrap_or(0);
+        Ok(count as u64)
     }
 
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {

@@ -4,9 +4,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_f
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tally_app::ports::{
-    ActionChange, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
+    ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
     IdentityLinkRecord, SubmissionRecord,
 };
+use tally_app::sql::{SqlValue, action_filter, action_order};
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::money::Currency;
@@ -463,4 +464,42 @@ pub(crate) fn insert_idempotency(connection: &Connection, record: &IdempotencyRe
         ],
     )?;
     Ok(())
+}
+
+fn sql_params(values: Vec<SqlValue>) -> Vec<rusqlite::types::Value> {
+    values
+        .into_iter()
+        .map(|value| match value {
+            SqlValue::Int(number) => rusqlite::types::Value::Integer(number),
+            SqlValue::Text(text) => rusqlite::types::Value::Text(text),
+        })
+        .collect()
+}
+
+fn numbered(n: usize) -> String {
+    format!("?{n}")
+}
+
+/// A page of actions (see `Store::list_actions`).
+pub(crate) fn list_actions(connection: &Connection, query: &ActionQuery) -> rusqlite::Result<Vec<ActionRecord>> {
+    let filter = action_filter(query, &numbered);
+    let sql = format!(
+        "SELECT {ACTION_COLUMNS} FROM action WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+        filter.condition,
+        action_order(query),
+        query.limit,
+        query.offset
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(sql_params(filter.params)), action_row)?;
+    rows.collect()
+}
+
+/// How many actions match (see `Store::count_actions`).
+pub(crate) fn count_actions(connection: &Connection, query: &ActionQuery) -> rusqlite::Result<u64> {
+    let filter = action_filter(query, &numbered);
+    let sql = format!("SELECT count(*) FROM action WHERE {}", filter.condition);
+    let count: i64 =
+        connection.prepare_cached(&sql)?.query_row(params_from_iter(sql_params(filter.params)), |row| row.get(0))?;
+    Ok(count as u64)
 }

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ActionChange, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch, ClickCursor, ClickQuery,
-    ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint, SaveOutcome,
-    SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord, UserRecord,
+    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
+    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint,
+    SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord,
+    UserRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, ProgramId, VisitorId};
@@ -417,6 +418,16 @@ impl Store for SqliteStore {
             connection.prepare_cached(&sql)?.query_row(params![submission_id, account_sid], submission_row).optional()
         })
         .await
+    }
+
+    async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {
+        let query = query.clone();
+        self.read(move |connection| conversions::list_actions(connection, &query)).await
+    }
+
+    async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64> {
+        let query = query.clone();
+        self.read(move |connection| conversions::count_actions(connection, &query)).await
     }
 
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {

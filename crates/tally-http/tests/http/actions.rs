@@ -84,7 +84,7 @@ async fn an_approved_or_locked_action_cannot_change() {
     assert_eq!(action(&app, &pending).await["state"], "PENDING");
 }
 
-async fn compatible_delete(app: &TestApp, body: &str) -> TestResponse {
+pub(crate) async fn compatible_delete(app: &TestApp, body: &str) -> TestResponse {
     let credentials =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.account_sid, app.auth_token));
     let request = Request::builder()

@@ -1,0 +1,137 @@
+//! SQL text shared by the two SQL adapters, which differ only in how they number
+//! parameters (`?1` in SQLite, `$1` in PostgreSQL). Keeping one builder means a filter
+//! added here means the same on both backends, and the conformance suite checks it.
+
+use crate::ports::{ActionQuery, ActionSortKey, TestActions, TimeRange};
+
+/// A bound parameter: every filter value is an integer or a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    /// An id, an instant in microseconds, a count.
+    Int(i64),
+    /// A state, a code, an order id.
+    Text(String),
+}
+
+/// A `WHERE` clause with its parameters, numbered from 1 by `placeholder`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// `col = ?1 AND …`, never empty (`TRUE` when nothing filters).
+    pub condition: String,
+    /// The parameters, in number order.
+    pub params: Vec<SqlValue>,
+}
+
+struct Builder<'a> {
+    conditions: Vec<String>,
+    params: Vec<SqlValue>,
+    placeholder: &'a dyn Fn(usize) -> String,
+}
+
+impl Builder<'_> {
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        (self.placeholder)(self.params.len())
+    }
+
+    fn equals(&mut self, column: &str, value: SqlValue) {
+        let slot = self.bind(value);
+        self.conditions.push(format!("{column} = {slot}"));
+    }
+
+    fn range(&mut self, column: &str, range: TimeRange) {
+        if let Some(from) = range.from {
+            let slot = self.bind(SqlValue::Int(from.as_microsecond()));
+            self.conditions.push(format!("{column} >= {slot}"));
+        }
+        if let Some(to) = range.to {
+            let slot = self.bind(SqlValue::Int(to.as_microsecond()));
+            self.conditions.push(format!("{column} <= {slot}"));
+        }
+    }
+}
+
+/// The `WHERE` clause of an action listing. Program ids are bound one by one (an
+/// account has few programs), so both backends use the `(program_id, …)` indexes.
+pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String) -> Filter {
+    let mut builder = Builder { conditions: Vec::new(), params: Vec::new(), placeholder };
+    let programs: Vec<String> =
+        query.programs.iter().map(|program| builder.bind(SqlValue::Int(program.0 as i64))).collect();
+    builder.conditions.push(match programs.as_slice() {
+        [] => "FALSE".to_owned(),
+        slots => format!("program_id IN ({})", slots.join(", ")),
+    });
+    if let Some(owner) = query.owner {
+        builder.equals("owner_id", SqlValue::Int(owner.0 as i64));
+    }
+    if let Some(state) = &query.state {
+        builder.equals("state", SqlValue::Text(state.clone()));
+    }
+    if let Some(event_type) = query.event_type {
+        builder.equals("event_type_id", SqlValue::Int(event_type.0 as i64));
+    }
+    builder.range("event_at", query.event_at);
+    builder.range("locking_at", query.locking_at);
+    builder.range("created_at", query.created_at);
+    if let Some(code) = &query.promo_code {
+        builder.equals("lower(promo_code)", SqlValue::Text(code.to_lowercase()));
+    }
+    if let Some(order_id) = &query.order_id {
+        builder.equals("order_id", SqlValue::Text(order_id.clone()));
+    }
+    match query.test {
+        TestActions::Exclude => builder.conditions.push("NOT is_test".to_owned()),
+        TestActions::Only => builder.conditions.push("is_test".to_owned()),
+        TestActions::Include => {}
+    }
+    Filter { condition: builder.conditions.join(" AND "), params: builder.params }
+}
+
+/// The `ORDER BY` of an action listing; the action id makes the order total, so pages
+/// neither repeat nor skip rows.
+pub fn action_order(query: &ActionQuery) -> String {
+    let column = match query.sort {
+        ActionSortKey::CreatedAt => "created_at",
+        ActionSortKey::EventAt => "event_at",
+        ActionSortKey::LockingAt => "locking_at",
+        ActionSortKey::SaleAmount => "sale_amount_minor",
+        ActionSortKey::Payout => "payout_minor",
+    };
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    format!("{column} {direction}, action_id {direction}")
+}
+
+#[cfg(test)]
+mod tests {
+    use tally_core::ids::{PartnerId, ProgramId};
+
+    use super::*;
+
+    fn numbered(n: usize) -> String {
+        format!("${n}")
+    }
+
+    #[test]
+    fn filters_bind_every_value_in_order() {
+        let query = ActionQuery {
+            programs: vec![ProgramId(7), ProgramId(9)],
+            owner: Some(PartnerId(3)),
+            state: Some("PENDING".into()),
+            promo_code: Some("SAVE10".into()),
+            test: TestActions::Include,
+            ..ActionQuery::default()
+        };
+        let filter = action_filter(&query, &numbered);
+        assert_eq!(
+            filter.condition,
+            "program_id IN ($1, $2) AND owner_id = $3 AND state = $4 AND lower(promo_code) = $5"
+        );
+        assert_eq!(filter.params[4], SqlValue::Text("save10".into()));
+    }
+
+    #[test]
+    fn no_program_lists_nothing_and_tests_are_left_out_by_default() {
+        let filter = action_filter(&ActionQuery::default(), &numbered);
+        assert_eq!(filter.condition, "FALSE AND NOT is_test");
+    }
+}
