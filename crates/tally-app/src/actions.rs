@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use tally_core::click::OwnerKind;
 use tally_core::ids::{EventTypeId, ProgramId, base62_128};
 use tally_core::modification::{self, Line, Modification, ModificationError, OrderState};
-use tally_core::payout::{self, PayoutItem, PayoutOrder, PayoutTerms};
+use tally_core::payout::{self, PayoutItem, PayoutOrder};
 
 use crate::catalog::CatalogHandle;
+use crate::conversions::payout_notes;
 use crate::ports::{ActionChange, ActionRecord, ActionUpdateRecord, Clock, Store, StoreError};
+use crate::pricing;
 use crate::secrets::random_u128;
 
 /// The most changes a brand may make to one action *(documented)*.
@@ -312,7 +314,17 @@ impl Actions {
             None => current.clone(),
         };
         let after = modification::apply(&current, &original, modification, action.currency)?;
-        let payout = self.payout(&action, &after);
+        let priced = self.payout(&action, &after).await?;
+        let zero = Decimal::new(0, action.currency.minor_unit_digits());
+        let payout = match &priced {
+            Priced::Terms(priced) => {
+                detail["payoutLines"] = json!(priced.lines);
+                detail["payoutNotes"] = payout_notes(&priced.notes);
+                priced.total.amount
+            }
+            Priced::Nothing => zero,
+            Priced::Unchanged => action.payout,
+        };
         if detail.get("original").is_none() {
             detail["original"] = json!({"items": detail["items"].clone(), "saleAmount": action.sale_amount.to_string(),
                                         "payout": action.payout.to_string()});
@@ -329,16 +341,12 @@ impl Actions {
     }
 
     /// The payout of the modified order under the terms in force on the event date.
-    fn payout(&self, action: &ActionRecord, order: &OrderState) -> Decimal {
-        let zero = Decimal::new(0, action.currency.minor_unit_digits());
+    async fn payout(&self, action: &ActionRecord, order: &OrderState) -> Result<Priced, StoreError> {
         if action.owner_kind == OwnerKind::MediaSource {
-            return zero;
+            return Ok(Priced::Nothing);
         }
         let catalog = self.catalog.get();
-        let Some(entry) = catalog.program(action.program) else { return action.payout };
-        let Some(terms) = entry.program.terms_for(action.owner, action.event_type, action.event_at) else {
-            return zero;
-        };
+        let Some(entry) = catalog.program(action.program) else { return Ok(Priced::Unchanged) };
         let items: Vec<PayoutItem<'_>> = order
             .lines
             .iter()
@@ -358,8 +366,20 @@ impl Actions {
             items: &items,
             sale_amount: order.sale_amount,
         };
-        payout::compute(&PayoutTerms::compile(terms), &payout_order).total.amount
+        let event = (action.owner, action.event_type, action.event_at);
+        let priced = pricing::price(self.store.as_ref(), &entry.program, event, &payout_order, Some(action)).await?;
+        Ok(priced.map_or(Priced::Nothing, Priced::Terms))
     }
+}
+
+/// A modified order's payout.
+enum Priced {
+    /// Under the terms in force on the event date.
+    Terms(payout::Payout),
+    /// Nothing: a media source, or no terms in force.
+    Nothing,
+    /// As before: the program is no longer loaded.
+    Unchanged,
 }
 
 /// The lines kept in an action's detail (`items`).

@@ -9,6 +9,7 @@ use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
 
 use crate::catalog::CatalogHandle;
+use crate::csv_text::{end_line, push_field, push_text};
 use crate::ports::{ClickCursor, ClickQuery, Store, StoreResult};
 
 /// Who is asking.
@@ -143,42 +144,26 @@ impl ClickRow {
 
     /// Appends the row as one CSV line to `out`.
     fn write_csv(&self, with_sub_ids: bool, out: &mut String) {
-        let mut field = |value: &str| push_csv_field(out, value);
-        field(&self.click_id);
-        field(&self.time);
-        field(&self.partner_id.to_string());
-        field(self.partner_kind);
-        field(&self.ad_id.map(|id| id.to_string()).unwrap_or_default());
-        field(self.source);
+        push_field(out, &self.click_id);
+        push_field(out, &self.time);
+        push_field(out, &self.partner_id.to_string());
+        push_field(out, self.partner_kind);
+        push_field(out, &self.ad_id.map(|id| id.to_string()).unwrap_or_default());
+        push_field(out, self.source);
         if with_sub_ids {
             for sub_id in [&self.sub_id1, &self.sub_id2, &self.sub_id3] {
-                field(sub_id.as_ref().and_then(|value| value.as_deref()).unwrap_or(""));
+                push_text(out, sub_id.as_ref().and_then(|value| value.as_deref()).unwrap_or(""));
             }
         }
-        field(self.shared_id.as_deref().unwrap_or(""));
+        push_text(out, self.shared_id.as_deref().unwrap_or(""));
         for flag in [self.unique, self.bot, self.malformed, self.creditable] {
-            field(if flag { "true" } else { "false" });
+            push_field(out, if flag { "true" } else { "false" });
         }
-        field(self.device);
-        field(&self.os);
-        field(&self.browser);
-        // Every field was followed by a comma; the last one ends the line instead.
-        out.pop();
-        out.push('\n');
+        push_field(out, self.device);
+        push_text(out, &self.os);
+        push_text(out, &self.browser);
+        end_line(out);
     }
-}
-
-/// Appends one CSV field and its separator, quoted as RFC 4180 says when it holds a
-/// comma, a quote or a line break.
-fn push_csv_field(out: &mut String, value: &str) {
-    if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-    out.push(',');
 }
 
 /// An export in progress: the encoded text, chunk by chunk, in (time, insertion)

@@ -16,8 +16,10 @@ use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
 pub mod conversions;
 pub mod listing;
+pub mod statements;
 pub use conversions::*;
 pub use listing::*;
+pub use statements::*;
 
 use crate::ports::{
     AccountRecord, ApiTokenRecord, ClickBatch, ClickQuery, SaveOutcome, SettingRecord, Store, StoreError,
@@ -63,7 +65,9 @@ macro_rules! store_conformance_tests {
             an_action_changes_only_from_its_expected_state_before_it_locks,
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy,
-            actions_are_listed_filtered_sorted_and_paged
+            actions_are_listed_filtered_sorted_and_paged,
+            approved_actions_go_on_one_statement_per_key,
+            withdrawals_are_replaced_and_period_totals_count_real_actions
         );
     };
     (@each $make_store:path; $($name:ident),*) => {

@@ -17,7 +17,7 @@ use tally_core::conversion::{ConversionRequest, EventTypeRef, FieldError, Refusa
 use tally_core::identity::IdentityKey;
 use tally_core::ids::{PartnerId, ProgramId, base62_128};
 use tally_core::lifecycle;
-use tally_core::payout::{self, PayoutItem, PayoutOrder, PayoutTerms};
+use tally_core::payout::{self, PayoutItem, PayoutOrder};
 use tally_core::program::Program;
 
 use crate::catalog::CatalogHandle;
@@ -26,6 +26,7 @@ use crate::ports::{
     ActionRecord, Clock, ForgetCustomer, ForgetReport, IdentityLinkRecord, Store, StoreError, StoreResult,
     SubmissionRecord,
 };
+use crate::pricing;
 use crate::secrets::{Keyed, random_u128};
 
 /// At most this many identifiers are followed from one conversion: a shared computer
@@ -219,8 +220,15 @@ impl Conversions {
                 return self.refuse(record, code, refusal_message(code), None, &links).await;
             }
         };
+        let priced = match program.owner(owner).map(|owner| owner.kind) {
+            Some(OwnerKind::MediaSource) => None,
+            _ => self.payout(&program, owner, request, &checked).await?,
+        };
         let action = self.action(&program, request, &checked, &attribution, &clicks, (owner, rule), record, now);
-        let action = ActionRecord { detail: action_detail(&action, request, &checked, journey, identity), ..action };
+        let zero = Decimal::new(0, checked.order.currency.minor_unit_digits());
+        let payout = priced.as_ref().map_or(zero, |priced| priced.total.amount);
+        let detail = action_detail(payout, priced.as_ref(), request, &checked, journey, identity);
+        let action = ActionRecord { payout, detail, ..action };
         record.action_id = Some(action.action_id.clone());
         match self.store.record_conversion(record, Some(&action), &links).await {
             Ok(()) => Ok(Decision::Credited(Box::new(action))),
@@ -402,11 +410,6 @@ impl Conversions {
             (None, Rule::UniqueUrl) => "UNIQUE_URL",
             (None, _) => "PROMO_CODE",
         };
-        let zero = Decimal::new(0, checked.order.currency.minor_unit_digits());
-        let payout = match owner_kind {
-            OwnerKind::MediaSource => zero,
-            OwnerKind::Partner => self.payout(program, owner, request, checked).map_or(zero, |p| p.total.amount),
-        };
         ActionRecord {
             action_id: new_id(),
             program: program.id(),
@@ -424,7 +427,8 @@ impl Conversions {
             referring_type: referring_type.into(),
             currency: checked.order.currency,
             sale_amount: checked.order.sale_amount,
-            payout,
+            // Priced by the caller, which can read the partner's standing.
+            payout: Decimal::new(0, checked.order.currency.minor_unit_digits()),
             promo_code: request.promo_code.clone(),
             customer_id: request.customer_id.clone(),
             customer_email_hmac: request.customer_email_hash.as_deref().map(|digest| self.keyed.email_hmac(digest)),
@@ -439,16 +443,19 @@ impl Conversions {
             test: false,
             detail: String::new(),
             locking_at: locking_at(program, owner, owner_kind, checked),
+            statement_id: None,
         }
     }
 
-    fn payout(
+    /// What the partner earns under the terms in force on the event date; `None`
+    /// without terms (a partner wins only with terms in force, so they are there).
+    async fn payout(
         &self,
         program: &Program,
         partner: PartnerId,
         request: &ConversionRequest,
         checked: &Checked<'_>,
-    ) -> Option<payout::Payout> {
+    ) -> StoreResult<Option<payout::Payout>> {
         let items: Vec<PayoutItem<'_>> = request
             .items
             .iter()
@@ -469,10 +476,8 @@ impl Conversions {
             items: &items,
             sale_amount: checked.order.sale_amount,
         };
-        // A partner wins only with terms in force, so the terms are there.
-        program
-            .terms_for(partner, checked.event_type.id, checked.at)
-            .map(|terms| payout::compute(&PayoutTerms::compile(terms), &order))
+        let event = (partner, checked.event_type.id, checked.at);
+        pricing::price(self.store.as_ref(), program, event, &order, None).await
     }
 }
 
@@ -545,7 +550,8 @@ fn journey_json(attribution: &Attribution, clicks: &[Click]) -> Vec<Value> {
 }
 
 fn action_detail(
-    action: &ActionRecord,
+    payout: Decimal,
+    priced: Option<&payout::Payout>,
     request: &ConversionRequest,
     checked: &Checked<'_>,
     journey: Vec<Value>,
@@ -574,7 +580,9 @@ fn action_detail(
             "tax": order.tax.to_string(),
             "subTotalPostDiscount": request.order_subtotal_post_discount.map(|d| d.to_string()),
         },
-        "payout": action.payout.to_string(),
+        "payout": payout.to_string(),
+        "payoutLines": priced.map(|priced| json!(priced.lines)),
+        "payoutNotes": priced.map(|priced| payout_notes(&priced.notes)),
         "journey": journey,
         "identity": identity,
         "note": request.note,
@@ -582,6 +590,11 @@ fn action_detail(
         "uniqueUrl": request.unique_url,
     })
     .to_string()
+}
+
+/// Why a payout differs from the plain rate, in code and in words.
+pub(crate) fn payout_notes(notes: &[payout::PayoutNote]) -> Value {
+    notes.iter().map(|note| json!({"code": note.code(), "message": note.to_string()})).collect()
 }
 
 /// An identifier as shown in a journey: email HMACs are shortened, never shown whole.

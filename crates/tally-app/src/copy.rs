@@ -64,6 +64,10 @@ pub struct CopyReport {
     pub identity_links: u64,
     /// Idempotency records copied.
     pub idempotency_records: u64,
+    /// Partner statements copied.
+    pub statements: u64,
+    /// Partner withdrawal settings copied.
+    pub withdrawals: u64,
     /// SHA-256 (hex) over every copied record, equal on both stores.
     pub checksum: String,
 }
@@ -122,7 +126,8 @@ pub async fn copy_store(
     Ok(source)
 }
 
-/// Copies submissions and actions page by page, then identity links and idempotency records.
+/// Copies submissions and actions page by page, then identity links, idempotency
+/// records, statements and withdrawal settings.
 async fn copy_conversions(from: &dyn Store, to: &dyn Store) -> Result<(), CopyError> {
     let mut after = String::new();
     loop {
@@ -147,6 +152,10 @@ async fn copy_conversions(from: &dyn Store, to: &dyn Store) -> Result<(), CopyEr
     }
     to.link_identities(&from.all_identity_links().await?).await?;
     to.import_idempotency_records(&from.idempotency_records().await?).await?;
+    to.import_statements(&from.all_statements().await?).await?;
+    for setting in from.all_withdrawals().await? {
+        to.save_withdrawal(&setting).await?;
+    }
     Ok(())
 }
 
@@ -221,6 +230,12 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
     for record in &idempotency_records {
         hash.debug(record);
     }
+    let statements = store.all_statements().await?;
+    hash.section("statements", statements.len());
+    statements.iter().for_each(|statement| hash.debug(statement));
+    let withdrawals = store.all_withdrawals().await?;
+    hash.section("withdrawals", withdrawals.len());
+    withdrawals.iter().for_each(|setting| hash.debug(setting));
     Ok(CopyReport {
         settings: settings.len() as u64,
         accounts: accounts.len() as u64,
@@ -234,6 +249,8 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
         action_updates,
         identity_links: identity_links.len() as u64,
         idempotency_records: idempotency_records.len() as u64,
+        statements: statements.len() as u64,
+        withdrawals: withdrawals.len() as u64,
         checksum: hash.finish(),
     })
 }

@@ -11,6 +11,19 @@ use crate::ports::{Clock, Store, StoreResult};
 /// Actions approved per transaction: short transactions, flat memory.
 const BATCH: u32 = 10_000;
 
+/// Takes or renews the lease `name` for `holder` for `lease` from `now`; returns whether
+/// `holder` holds it, so only one node runs a job at a time.
+pub(crate) async fn hold_lease(
+    store: &dyn Store,
+    name: &str,
+    holder: &str,
+    now: jiff::Timestamp,
+    lease: Duration,
+) -> StoreResult<bool> {
+    let until = now + jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::from_secs(180));
+    store.acquire_lease(name, holder, now, until).await
+}
+
 /// The job, for one node.
 #[derive(Clone)]
 pub struct LockingJob {
@@ -31,8 +44,7 @@ impl LockingJob {
     /// were approved.
     pub async fn run_once(&self) -> StoreResult<Option<u64>> {
         let now = self.clock.now();
-        let until = now + jiff::SignedDuration::try_from(self.lease).unwrap_or(jiff::SignedDuration::from_secs(180));
-        if !self.store.acquire_lease("locking", &self.holder, now, until).await? {
+        if !hold_lease(self.store.as_ref(), "locking", &self.holder, now, self.lease).await? {
             return Ok(None);
         }
         let mut approved = 0;

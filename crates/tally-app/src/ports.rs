@@ -5,10 +5,12 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use rust_decimal::Decimal;
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::money::Currency;
+use tally_core::payout::PeriodTotals;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +274,8 @@ pub struct ActionRecord {
     /// When it locks (becomes `APPROVED`), from the terms in force on the event date;
     /// `None` when the terms set no locking rule.
     pub locking_at: Option<Timestamp>,
+    /// The statement it is on, once approved and stated.
+    pub statement_id: Option<String>,
 }
 
 /// Two identifiers seen together (a visitor and a customer, say): linked ids form one
@@ -448,6 +452,78 @@ pub struct ActionQuery {
     pub limit: u32,
 }
 
+/// A partner's statement (SPEC §8): the approved actions that locked in one month,
+/// with one payment date. What it pays is summed from its actions when read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRecord {
+    /// Opaque, unguessable id.
+    pub statement_id: String,
+    /// The program.
+    pub program: ProgramId,
+    /// The partner paid.
+    pub partner: PartnerId,
+    /// The currency of its actions.
+    pub currency: Currency,
+    /// The first day of the month after its actions locked, in the program's time zone.
+    pub statement_date: Date,
+    /// The payment date under the terms' schedule.
+    pub scheduled_on: Date,
+    /// When Tally made it.
+    pub created_at: Timestamp,
+    /// When it was marked paid.
+    pub paid_at: Option<Timestamp>,
+    /// Who marked it paid.
+    pub paid_by: Option<String>,
+    /// The brand's reference for the payment (a transfer id).
+    pub payment_reference: Option<String>,
+}
+
+/// A statement with the sums of its actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementSummary {
+    /// The statement.
+    pub statement: StatementRecord,
+    /// How many actions it holds.
+    pub actions: u64,
+    /// Their sale amount.
+    pub sale_amount: Decimal,
+    /// What it pays.
+    pub payout: Decimal,
+}
+
+/// How a partner wants to be paid in one program; neither field means on each
+/// statement's payment date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalRecord {
+    /// The program.
+    pub program: ProgramId,
+    /// The partner.
+    pub partner: PartnerId,
+    /// A balance threshold in the program's currency.
+    pub threshold: Option<Decimal>,
+    /// A fixed day of the month (1 or 15).
+    pub fixed_day: Option<u8>,
+    /// When it was set.
+    pub updated_at: Timestamp,
+    /// Who set it.
+    pub updated_by: String,
+}
+
+/// A partner's actions of one event type in a period, for tiers, limits and bonuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartnerPeriod {
+    /// The program.
+    pub program: ProgramId,
+    /// The partner.
+    pub partner: PartnerId,
+    /// The event type.
+    pub event_type: EventTypeId,
+    /// From (inclusive).
+    pub start: Timestamp,
+    /// Until (exclusive).
+    pub end: Timestamp,
+}
+
 /// The click log could not make a click durable; the click must not be answered.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClickLogError {
@@ -613,6 +689,40 @@ pub trait Store: Send + Sync + 'static {
     /// Takes or renews the lease `name` for `holder` until `until`, if it is free,
     /// expired at `now`, or already `holder`'s; returns whether `holder` holds it.
     async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
+    /// Approved real actions of partners in `program`, not on a statement, locked
+    /// before `locked_before`, after action id `after` in id order, at most `limit`.
+    async fn unstated_actions(
+        &self,
+        program: ProgramId,
+        locked_before: Timestamp,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ActionRecord>>;
+    /// Puts actions on the statement with `statement`'s key (program, partner,
+    /// currency, statement date, payment date), made from `statement` unless it exists;
+    /// only approved actions not yet on a statement move. Returns the statement's id.
+    async fn put_on_statement(&self, statement: &StatementRecord, action_ids: &[String]) -> StoreResult<String>;
+    /// A program's statements with their sums, of one partner or all, oldest first.
+    async fn statements(&self, program: ProgramId, partner: Option<PartnerId>) -> StoreResult<Vec<StatementSummary>>;
+    /// One statement with its sums.
+    async fn statement(&self, statement_id: &str) -> StoreResult<Option<StatementSummary>>;
+    /// The actions on a statement, in event order.
+    async fn statement_actions(&self, statement_id: &str) -> StoreResult<Vec<ActionRecord>>;
+    /// Marks a statement paid unless it already is; returns whether it changed.
+    async fn mark_statement_paid(
+        &self,
+        statement_id: &str,
+        at: Timestamp,
+        by: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// A partner's withdrawal setting in a program.
+    async fn withdrawal(&self, program: ProgramId, partner: PartnerId) -> StoreResult<Option<WithdrawalRecord>>;
+    /// Stores a partner's withdrawal setting, replacing the previous one.
+    async fn save_withdrawal(&self, setting: &WithdrawalRecord) -> StoreResult<()>;
+    /// The count, sale amount and payout of a partner's real, unreversed actions of
+    /// one event type with an event in the period.
+    async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals>;
     /// A page of actions matching the query, in its order.
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>>;
     /// How many actions match the query, ignoring its paging.
@@ -672,6 +782,12 @@ pub trait Store: Send + Sync + 'static {
     async fn action_updates_after(&self, after: &str, limit: u32) -> StoreResult<Vec<ActionUpdateRecord>>;
     /// Writes action updates exactly as given, in one transaction.
     async fn import_action_updates(&self, updates: &[ActionUpdateRecord]) -> StoreResult<()>;
+    /// Every statement, for a copy.
+    async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>>;
+    /// Writes statements exactly as given, for a copy.
+    async fn import_statements(&self, statements: &[StatementRecord]) -> StoreResult<()>;
+    /// Every withdrawal setting, for a copy.
+    async fn all_withdrawals(&self) -> StoreResult<Vec<WithdrawalRecord>>;
     /// Writes idempotency records exactly as given.
     async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()>;
 }

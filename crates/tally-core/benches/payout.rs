@@ -3,6 +3,11 @@
 //! tried for every item (target: under 5 us). The baseline in the same group does the
 //! same Decimal work per item (multiply, round, sum) with no rules at all.
 //!
+//! The `volume_terms` cases add two restrictions that never hold, three tiers, two
+//! limits and two bonuses, with a standing under which, for the one action, the top
+//! tier replaces the default, the payout limit cuts the commission and a bonus is
+//! earned: every adjustment does its work.
+//!
 //! `cargo bench -p tally-core --bench payout -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
@@ -11,7 +16,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::json;
 use tally_core::money::Currency;
-use tally_core::payout::{PayoutItem, PayoutOrder, PayoutTerms, compute};
+use tally_core::payout::{PayoutItem, PayoutOrder, PayoutTerms, Period, PeriodTotals, Standing, compute};
 use tally_core::program::EventPayoutDoc;
 
 const GROUPS: u32 = 50;
@@ -19,6 +24,40 @@ const GROUPS: u32 = 50;
 /// 49 groups whose first rule holds (the country) and whose later rules fail, then a
 /// last group that holds only for a new customer.
 fn terms() -> PayoutTerms {
+    PayoutTerms::compile(&terms_doc())
+}
+
+/// [`terms`] with restrictions, tiers, limits and bonuses.
+fn volume_terms() -> PayoutTerms {
+    let mut doc = serde_json::to_value(terms_doc()).expect("bench terms");
+    doc["restrictions"] = json!([
+        {"rules": [{"variable": "PROMO_CODE", "operator": "CONTAINS", "values": "STAFF"}]},
+        {"rules": [{"variable": "ITEM_CATEGORY", "operator": "IS", "values": "gift cards, vouchers"}]}
+    ]);
+    doc["tiers"] = json!([
+        {"metric": "ACTIONS", "threshold": "10", "period": "MONTH", "payout": {"rate": "8"}},
+        {"metric": "ACTIONS", "threshold": "50", "period": "MONTH", "payout": {"rate": "9"}},
+        {"metric": "REVENUE", "threshold": "100000", "period": "QUARTER", "payout": {"rate": "10"}}
+    ]);
+    doc["limits"] = json!([{"period": "DAY", "max_actions": 1000}, {"period": "MONTH", "max_payout": "5000.00"}]);
+    doc["bonuses"] = json!([
+        {"metric": "ACTIONS", "threshold": "100", "period": "MONTH", "amount": "50.00"},
+        {"metric": "REVENUE", "threshold": "20000", "period": "MONTH", "amount": "100.00"}
+    ]);
+    PayoutTerms::compile(&serde_json::from_value(doc).expect("bench volume terms"))
+}
+
+/// 99 actions this month worth 4990.00, so this action reaches the 50-action tier,
+/// crosses the 100-action bonus and is cut to the 10.00 the limit leaves.
+fn standing() -> Standing {
+    let month = PeriodTotals { actions: 99, sale_amount: Decimal::new(1_500_000, 2), payout: Decimal::new(499_000, 2) };
+    let day = PeriodTotals { actions: 12, sale_amount: Decimal::new(180_000, 2), payout: Decimal::new(13_500, 2) };
+    let quarter =
+        PeriodTotals { actions: 250, sale_amount: Decimal::new(4_000_000, 2), payout: Decimal::new(3_000_000, 2) };
+    Standing::new().with(Period::Day, day).with(Period::Month, month).with(Period::Quarter, quarter)
+}
+
+fn terms_doc() -> EventPayoutDoc {
     let mut groups: Vec<_> = (1..GROUPS)
         .map(|rank| {
             let mut rules = vec![
@@ -37,8 +76,7 @@ fn terms() -> PayoutTerms {
     ]}));
     let doc =
         json!({"event_type": 1, "payout_level": "ITEM", "default_payout": {"rate": "7.5"}, "payout_groups": groups});
-    let doc: EventPayoutDoc = serde_json::from_value(doc).expect("bench terms");
-    PayoutTerms::compile(&doc)
+    serde_json::from_value(doc).expect("bench terms")
 }
 
 fn items() -> Vec<PayoutItem<'static>> {
@@ -76,17 +114,30 @@ fn payout(criterion: &mut Criterion) {
         sale_amount: items.iter().map(|item| item.sale_amount).sum(),
     };
     let new = PayoutOrder { customer_status: Some("new"), ..existing };
-    assert!(compute(&terms, &existing).lines.iter().all(|line| line.group_rank.is_none()));
-    assert!(compute(&terms, &new).lines.iter().all(|line| line.group_rank == Some(GROUPS)));
+    assert!(compute(&terms, &existing, &Standing::new()).lines.iter().all(|line| line.group_rank.is_none()));
+    assert!(compute(&terms, &new, &Standing::new()).lines.iter().all(|line| line.group_rank == Some(GROUPS)));
     let fraction = Decimal::new(75, 3);
     let mut group = criterion.benchmark_group("payout_item_level_5_items_50_groups");
     group.bench_function("baseline_rate_round_and_sum", |bench| {
         bench.iter(|| baseline(black_box(&items), black_box(fraction)))
     });
     group.bench_function("default_payout_applies", |bench| {
-        bench.iter(|| compute(black_box(&terms), black_box(&existing)))
+        bench.iter(|| compute(black_box(&terms), black_box(&existing), &Standing::new()))
     });
-    group.bench_function("last_group_applies", |bench| bench.iter(|| compute(black_box(&terms), black_box(&new))));
+    group.bench_function("last_group_applies", |bench| {
+        bench.iter(|| compute(black_box(&terms), black_box(&new), &Standing::new()))
+    });
+    let volume_terms = volume_terms();
+    let standing = standing();
+    let adjusted = compute(&volume_terms, &existing, &standing);
+    let codes: Vec<_> = adjusted.notes.iter().map(|note| note.code()).collect();
+    assert_eq!(codes, ["TIER", "LIMIT_PAYOUT", "BONUS"], "{adjusted:?}");
+    group.bench_function("volume_terms_default_payout_applies", |bench| {
+        bench.iter(|| compute(black_box(&volume_terms), black_box(&existing), black_box(&standing)))
+    });
+    group.bench_function("volume_terms_last_group_applies", |bench| {
+        bench.iter(|| compute(black_box(&volume_terms), black_box(&new), black_box(&standing)))
+    });
     group.finish();
 }
 

@@ -20,6 +20,7 @@ pub mod money;
 pub mod payout;
 pub mod program;
 pub mod session;
+pub mod statement;
 pub mod user_agent;
 pub mod visit;
 

@@ -26,6 +26,7 @@ use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, Store};
 use tally_app::programs::Programs;
 use tally_app::secrets::Keyed;
+use tally_app::statements::Statements;
 use tally_app::visits::Visits;
 
 /// How the edge treats proxies and cookies.
@@ -66,6 +67,8 @@ pub struct AppState {
     pub conversions: Conversions,
     /// Reversals and early approvals.
     pub actions: Actions,
+    /// Partner statements and withdrawal settings.
+    pub statements: Statements,
 }
 
 impl AppState {

@@ -24,7 +24,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail, locking_at";
+    submission_id, is_test, detail, locking_at, statement_id";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -166,10 +166,10 @@ pub(crate) fn submission_row(row: &Row) -> StoreResult<SubmissionRecord> {
 pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &ActionRecord) -> StoreResult<()> {
     let sale_amount = to_minor(action.sale_amount, action.currency, "sale amount")?;
     let payout = to_minor(action.payout, action.currency, "payout")?;
-    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(29));
+    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(30));
     let statement = transaction.prepare_cached(&sql).await.map_err(store_error)?;
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
-    let params: [&(dyn ToSql + Sync); 29] = [
+    let params: [&(dyn ToSql + Sync); 30] = [
         &action.action_id,
         &id_to_sql(action.program.0),
         &id_to_sql(action.event_type.0),
@@ -199,6 +199,7 @@ pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &Action
         &action.test,
         &action.detail,
         &action.locking_at.map(micros),
+        &action.statement_id,
     ];
     transaction.execute(&statement, &params).await.map_err(|error| action_error(error, action)).map(drop)
 }
@@ -238,6 +239,7 @@ pub(crate) fn action_row(row: &Row) -> StoreResult<ActionRecord> {
         test: column(row, 26)?,
         detail: column(row, 27)?,
         locking_at: column::<Option<i64>>(row, 28)?.map(timestamp).transpose()?,
+        statement_id: column(row, 29)?,
     })
 }
 

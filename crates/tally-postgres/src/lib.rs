@@ -15,6 +15,7 @@ mod connect;
 mod conversions;
 mod migrate;
 mod rows;
+mod statements;
 mod store;
 mod write;
 

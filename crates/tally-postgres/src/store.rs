@@ -5,13 +5,14 @@ use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
-    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint,
-    SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord,
-    UserRecord,
+    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
+    ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
+    StoredClick, StoredProgram, SubmissionRecord, UserRecord, WithdrawalRecord,
 };
 use tally_app::sql::{SqlValue, action_filter, action_order};
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
+use tally_core::payout::PeriodTotals;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -24,6 +25,10 @@ use crate::conversions::{
 use crate::migrate::migrate;
 use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
+};
+use crate::statements::{
+    STATEMENT_COLUMNS, WITHDRAWAL_COLUMNS, insert_statement, put_on_statement, statement_row, summary_row,
+    summary_select, totals_row, withdrawal_row,
 };
 use crate::write::{
     acquire_lease, approve_due, change_action, forget_customer, import_action_updates, import_conversions,
@@ -401,6 +406,123 @@ impl Store for PostgresStore {
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>> {
         let sql = format!("SELECT {SUBMISSION_COLUMNS} FROM submission WHERE submission_id = $1 AND account_sid = $2");
         self.query_opt(&sql, &[&submission_id, &account_sid]).await?.as_ref().map(submission_row).transpose()
+    }
+
+    async fn unstated_actions(
+        &self,
+        program: ProgramId,
+        locked_before: Timestamp,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ActionRecord>> {
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM action
+             WHERE program_id = $1 AND state = 'APPROVED' AND statement_id IS NULL AND NOT is_test
+               AND owner_kind = 'partner' AND locking_at < $2 AND action_id > $3
+             ORDER BY action_id LIMIT $4"
+        );
+        let params: [&(dyn ToSql + Sync); 4] =
+            [&id_to_sql(program.0), &micros(locked_before), &after, &i64::from(limit)];
+        self.query(&sql, &params).await?.iter().map(action_row).collect()
+    }
+
+    async fn put_on_statement(&self, statement: &StatementRecord, action_ids: &[String]) -> StoreResult<String> {
+        put_on_statement(&mut self.client().await?, statement, action_ids).await
+    }
+
+    async fn statements(&self, program: ProgramId, partner: Option<PartnerId>) -> StoreResult<Vec<StatementSummary>> {
+        let sql = format!(
+            "{} WHERE s.program_id = $1 AND ($2::BIGINT IS NULL OR s.partner_id = $2)
+             GROUP BY s.statement_id ORDER BY s.statement_date, s.scheduled_on, s.partner_id, s.statement_id",
+            summary_select()
+        );
+        let partner = partner.map(|partner| id_to_sql(partner.0));
+        self.query(&sql, &[&id_to_sql(program.0), &partner]).await?.iter().map(summary_row).collect()
+    }
+
+    async fn statement(&self, statement_id: &str) -> StoreResult<Option<StatementSummary>> {
+        let sql = format!("{} WHERE s.statement_id = $1 GROUP BY s.statement_id", summary_select());
+        self.query_opt(&sql, &[&statement_id]).await?.as_ref().map(summary_row).transpose()
+    }
+
+    async fn statement_actions(&self, statement_id: &str) -> StoreResult<Vec<ActionRecord>> {
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE statement_id = $1 ORDER BY event_at, action_id");
+        self.query(&sql, &[&statement_id]).await?.iter().map(action_row).collect()
+    }
+
+    async fn mark_statement_paid(
+        &self,
+        statement_id: &str,
+        at: Timestamp,
+        by: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE statement SET paid_at = $2, paid_by = $3, payment_reference = $4
+                   WHERE statement_id = $1 AND paid_at IS NULL";
+        Ok(self.execute(sql, &[&statement_id, &micros(at), &by, &reference]).await? == 1)
+    }
+
+    async fn withdrawal(&self, program: ProgramId, partner: PartnerId) -> StoreResult<Option<WithdrawalRecord>> {
+        let sql =
+            format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal_setting WHERE program_id = $1 AND partner_id = $2");
+        let row = self.query_opt(&sql, &[&id_to_sql(program.0), &id_to_sql(partner.0)]).await?;
+        row.as_ref().map(withdrawal_row).transpose()
+    }
+
+    async fn save_withdrawal(&self, setting: &WithdrawalRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO withdrawal_setting ({WITHDRAWAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (program_id, partner_id) DO UPDATE SET threshold = excluded.threshold,
+                 fixed_day = excluded.fixed_day, updated_at = excluded.updated_at, updated_by = excluded.updated_by"
+        );
+        let threshold = setting.threshold.map(|threshold| threshold.to_string());
+        let fixed_day = setting.fixed_day.map(i64::from);
+        let params: [&(dyn ToSql + Sync); 6] = [
+            &id_to_sql(setting.program.0),
+            &id_to_sql(setting.partner.0),
+            &threshold,
+            &fixed_day,
+            &micros(setting.updated_at),
+            &setting.updated_by,
+        ];
+        self.execute(&sql, &params).await.map(drop)
+    }
+
+    async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals> {
+        let sql =
+            "SELECT count(*), coalesce(sum(sale_amount_minor), 0)::BIGINT, coalesce(sum(payout_minor), 0)::BIGINT,
+                          min(currency)
+                   FROM action
+                   WHERE program_id = $1 AND owner_id = $2 AND event_type_id = $3 AND event_at >= $4 AND event_at < $5
+                     AND state <> 'REVERSED' AND NOT is_test";
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &id_to_sql(period.program.0),
+            &id_to_sql(period.partner.0),
+            &id_to_sql(period.event_type.0),
+            &micros(period.start),
+            &micros(period.end),
+        ];
+        let rows = self.query(sql, &params).await?;
+        rows.first().map(totals_row).transpose().map(Option::unwrap_or_default)
+    }
+
+    async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {
+        let sql = format!("SELECT {STATEMENT_COLUMNS} FROM statement ORDER BY statement_id");
+        self.query(&sql, &[]).await?.iter().map(statement_row).collect()
+    }
+
+    async fn import_statements(&self, imported: &[StatementRecord]) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(store_error)?;
+        for statement in imported {
+            insert_statement(&transaction, statement).await?;
+        }
+        transaction.commit().await.map_err(store_error)
+    }
+
+    async fn all_withdrawals(&self) -> StoreResult<Vec<WithdrawalRecord>> {
+        let sql = format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal_setting ORDER BY program_id, partner_id");
+        self.query(&sql, &[]).await?.iter().map(withdrawal_row).collect()
     }
 
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {

@@ -168,7 +168,8 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
     let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
     let changed = transaction
         .execute(
-            "UPDATE action SET state = $2, sale_amount_minor = $3, payout_minor = $4, detail = coalesce($7, detail)
+            "UPDATE action SET state = $2, sale_amount_minor = $3, payout_minor = $4, detail = coalesce($7, detail),
+                 locking_at = CASE WHEN $2 = 'APPROVED' THEN $6 ELSE locking_at END
              WHERE action_id = $1 AND state = $5 AND (locking_at IS NULL OR locking_at > $6)",
             &[
                 &change.update.action_id,

@@ -63,6 +63,7 @@ fn action(n: u64, locked: Timestamp) -> ActionRecord {
         test: false,
         detail: r#"{"items":[],"journey":[]}"#.into(),
         locking_at: Some(locked),
+        statement_id: None,
     }
 }
 

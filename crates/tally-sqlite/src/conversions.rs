@@ -21,7 +21,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail, locking_at";
+    submission_id, is_test, detail, locking_at, statement_id";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -34,7 +34,7 @@ fn placeholders(first: usize, count: usize) -> String {
 
 /// An amount in minor units of its currency. Amounts are rounded to the minor unit
 /// before they are stored, so this is exact; anything else is refused, never rounded.
-fn to_minor(amount: Decimal, currency: Currency) -> rusqlite::Result<i64> {
+pub(crate) fn to_minor(amount: Decimal, currency: Currency) -> rusqlite::Result<i64> {
     let scale = Decimal::from(10_i64.pow(currency.minor_unit_digits()));
     let scaled = amount.checked_mul(scale).filter(|scaled| scaled.fract().is_zero());
     scaled.and_then(|scaled| scaled.to_i64()).ok_or_else(|| {
@@ -44,7 +44,7 @@ fn to_minor(amount: Decimal, currency: Currency) -> rusqlite::Result<i64> {
     })
 }
 
-fn from_minor(minor: i64, currency: Currency) -> Decimal {
+pub(crate) fn from_minor(minor: i64, currency: Currency) -> Decimal {
     Decimal::new(minor, currency.minor_unit_digits())
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord
 pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> rusqlite::Result<()> {
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
     connection
-        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 29)))?
+        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 30)))?
         .execute(params![
             action.action_id,
             id_to_sql(action.program.0),
@@ -129,6 +129,7 @@ pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> r
             action.test,
             action.detail,
             action.locking_at.map(micros),
+            action.statement_id,
         ])?;
     Ok(())
 }
@@ -167,6 +168,7 @@ pub(crate) fn action_row(row: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         test: row.get(26)?,
         detail: row.get(27)?,
         locking_at: row.get::<_, Option<i64>>(28)?.map(timestamp).transpose()?,
+        statement_id: row.get(29)?,
     })
 }
 
@@ -305,7 +307,8 @@ pub(crate) fn change_action(transaction: &Transaction<'_>, change: &ActionChange
     let currency: Currency = code.parse().map_err(|_| corrupt(format!("unknown currency {code:?}")))?;
     let changed = transaction
         .prepare_cached(
-            "UPDATE action SET state = ?2, sale_amount_minor = ?3, payout_minor = ?4, detail = coalesce(?7, detail)
+            "UPDATE action SET state = ?2, sale_amount_minor = ?3, payout_minor = ?4, detail = coalesce(?7, detail),
+                 locking_at = CASE WHEN ?2 = 'APPROVED' THEN ?6 ELSE locking_at END
              WHERE action_id = ?1 AND state = ?5 AND (locking_at IS NULL OR locking_at > ?6)",
         )?
         .execute(params![
@@ -466,7 +469,7 @@ pub(crate) fn insert_idempotency(connection: &Connection, record: &IdempotencyRe
     Ok(())
 }
 
-fn sql_params(values: Vec<SqlValue>) -> Vec<rusqlite::types::Value> {
+pub(crate) fn sql_params(values: Vec<SqlValue>) -> Vec<rusqlite::types::Value> {
     values
         .into_iter()
         .map(|value| match value {

@@ -12,6 +12,7 @@ mod handle;
 mod migrate;
 mod records;
 mod rows;
+mod statements;
 mod store;
 
 pub use connection::{SqliteOptions, Synchronous};

@@ -6,8 +6,11 @@ use tally_app::ports::SchemaTooNew;
 
 /// The migrations, in order. Version N is `MIGRATIONS[N - 1]`; never edit one that
 /// has shipped, add the next.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_conversions.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_conversions.sql"),
+    include_str!("../migrations/0003_statements.sql"),
+];
 
 /// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]

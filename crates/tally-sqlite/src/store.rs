@@ -5,12 +5,13 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
-    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, ProgramsFingerprint,
-    SaveOutcome, SettingRecord, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionRecord,
-    UserRecord,
+    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
+    ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
+    StoredClick, StoredProgram, SubmissionRecord, UserRecord, WithdrawalRecord,
 };
 use tally_core::click::Click;
-use tally_core::ids::{EventTypeId, ProgramId, VisitorId};
+use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
+use tally_core::payout::PeriodTotals;
 
 use crate::conversions::{
     self, ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, SUBMISSION_COLUMNS, action_row, idempotency_row,
@@ -23,6 +24,7 @@ use crate::records::{
     user_row,
 };
 use crate::rows::{CLICK_COLUMNS, id_to_sql, insert_clicks, micros, stored_click, timestamp};
+use crate::statements::{self, STATEMENT_COLUMNS, statement_row};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -418,6 +420,93 @@ impl Store for SqliteStore {
             connection.prepare_cached(&sql)?.query_row(params![submission_id, account_sid], submission_row).optional()
         })
         .await
+    }
+
+    async fn unstated_actions(
+        &self,
+        program: ProgramId,
+        locked_before: Timestamp,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ActionRecord>> {
+        let after = after.to_owned();
+        self.read(move |connection| statements::unstated_actions(connection, program, locked_before, &after, limit))
+            .await
+    }
+
+    async fn put_on_statement(&self, statement: &StatementRecord, action_ids: &[String]) -> StoreResult<String> {
+        let (statement, action_ids) = (statement.clone(), action_ids.to_vec());
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            let id = statements::put_on_statement(&transaction, &statement, &action_ids)?;
+            transaction.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn statements(&self, program: ProgramId, partner: Option<PartnerId>) -> StoreResult<Vec<StatementSummary>> {
+        self.read(move |connection| statements::statements(connection, program, partner)).await
+    }
+
+    async fn statement(&self, statement_id: &str) -> StoreResult<Option<StatementSummary>> {
+        let statement_id = statement_id.to_owned();
+        self.read(move |connection| statements::statement(connection, &statement_id)).await
+    }
+
+    async fn statement_actions(&self, statement_id: &str) -> StoreResult<Vec<ActionRecord>> {
+        let statement_id = statement_id.to_owned();
+        self.read(move |connection| statements::statement_actions(connection, &statement_id)).await
+    }
+
+    async fn mark_statement_paid(
+        &self,
+        statement_id: &str,
+        at: Timestamp,
+        by: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<bool> {
+        let (statement_id, by, reference) = (statement_id.to_owned(), by.to_owned(), reference.map(str::to_owned));
+        self.write(move |connection| statements::mark_paid(connection, &statement_id, at, &by, reference.as_deref()))
+            .await
+    }
+
+    async fn withdrawal(&self, program: ProgramId, partner: PartnerId) -> StoreResult<Option<WithdrawalRecord>> {
+        self.read(move |connection| statements::withdrawal(connection, program, partner)).await
+    }
+
+    async fn save_withdrawal(&self, setting: &WithdrawalRecord) -> StoreResult<()> {
+        let setting = setting.clone();
+        self.write(move |connection| statements::save_withdrawal(connection, &setting)).await
+    }
+
+    async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals> {
+        let period = *period;
+        self.read(move |connection| statements::partner_totals(connection, &period)).await
+    }
+
+    async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {
+        self.read(|connection| {
+            let sql = format!("SELECT {STATEMENT_COLUMNS} FROM statement ORDER BY statement_id");
+            all(connection, &sql, statement_row)
+        })
+        .await
+    }
+
+    async fn import_statements(&self, imported: &[StatementRecord]) -> StoreResult<()> {
+        let imported = imported.to_vec();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            for statement in &imported {
+                statements::insert_statement(&transaction, statement)?;
+            }
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn all_withdrawals(&self) -> StoreResult<Vec<WithdrawalRecord>> {
+        self.read(statements::all_withdrawals).await
     }
 
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {

@@ -17,6 +17,7 @@ use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::Programs;
 use tally_app::secrets::{Keyed, random_token};
+use tally_app::statements::{StatementJob, Statements};
 use tally_app::visits::Visits;
 use tally_http::{AppState, EdgeSettings};
 
@@ -57,6 +58,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
+        statements: Statements::new(store.clone(), catalog.clone(), clock.clone()),
         conversions: Conversions::new(
             store.clone(),
             catalog.clone(),
@@ -87,8 +89,9 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let refresher = tokio::spawn(refresh_catalog(catalog));
     let holder = format!("{address}-{}", random_token(1));
-    let locking = LockingJob::new(store.clone(), clock.clone(), holder, settings.scheduler_interval);
-    let scheduler = tokio::spawn(run_locking(locking, settings.scheduler_interval));
+    let locking = LockingJob::new(store.clone(), clock.clone(), holder.clone(), settings.scheduler_interval);
+    let statements = StatementJob::new(state.statements.clone(), holder, settings.scheduler_interval);
+    let scheduler = tokio::spawn(run_scheduler(locking, statements, settings.scheduler_interval));
     let driver = demo.map(|demo| tokio::spawn(demo::drive(address, demo.program, demo.s2s)));
     let app = tally_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
@@ -131,15 +134,22 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
     Ok(())
 }
 
-/// Runs the locking job every `interval`; only the node holding its lease works.
-async fn run_locking(job: LockingJob, interval: std::time::Duration) {
+/// Runs the locking job, then the statement job (so actions locked this tick are
+/// stated in the same one), every `interval`; only the node holding a job's lease
+/// runs it.
+async fn run_scheduler(locking: LockingJob, statements: StatementJob, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        match job.run_once().await {
+        match locking.run_once().await {
             Ok(Some(approved)) if approved > 0 => tracing::info!(approved, "due actions locked"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot run the locking job"),
+        }
+        match statements.run_once().await {
+            Ok(Some(stated)) if stated > 0 => tracing::info!(stated, "approved actions put on statements"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot run the statement job"),
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn sample_action(id: &str, order_id: &str, submission_id: &str) -> ActionRec
         test: false,
         detail: r#"{"items":[]}"#.into(),
         locking_at: Some(at(5_000_000)),
+        statement_id: Some("st-1".into()),
     }
 }
 

@@ -8,7 +8,7 @@ use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
 use super::{account, at, sample_action, sample_submission};
 use crate::ports::{ActionQuery, ActionRecord, ActionSortKey, Store, SubmissionRecord, TestActions, TimeRange};
 
-async fn store_action(store: &dyn Store, action: &ActionRecord) {
+pub(super) async fn store_action(store: &dyn Store, action: &ActionRecord) {
     let submission = SubmissionRecord {
         submission_id: format!("s-{}", action.action_id),
         action_id: Some(action.action_id.clone()),

@@ -6,7 +6,9 @@ use serde_json::json;
 use super::*;
 use crate::program::EventPayoutDoc;
 
+mod periods;
 mod properties;
+mod volume;
 
 fn terms(level: &str, default_payout: serde_json::Value, payout_groups: serde_json::Value) -> PayoutTerms {
     let mut doc = json!({"event_type": 1, "payout_level": level, "payout_groups": payout_groups});
@@ -59,12 +61,12 @@ fn order<'a>(items: &'a [PayoutItem<'a>]) -> PayoutOrder<'a> {
 }
 
 fn line(item: Option<usize>, group_rank: Option<u32>, basis: &str, amount: &str) -> PayoutLine {
-    PayoutLine { item, group_rank, basis: dec(basis), amount: dec(amount) }
+    PayoutLine { item, group_rank, basis: dec(basis), amount: dec(amount), ..PayoutLine::default() }
 }
 
 /// The rank of the group that paid the order's only line, `None` for the default.
 fn paying_rank(terms: &PayoutTerms, order: &PayoutOrder<'_>) -> Option<u32> {
-    let payout = compute(terms, order);
+    let payout = compute(terms, order, &Standing::new());
     assert_eq!(payout.lines.len(), 1, "{payout:?}");
     payout.lines[0].group_rank
 }
@@ -73,7 +75,7 @@ fn paying_rank(terms: &PayoutTerms, order: &PayoutOrder<'_>) -> Option<u32> {
 fn order_level_pays_one_line_on_the_order_sale_amount() {
     let terms = terms("ORDER", rate("10"), json!([group(1, json!([rule("ITEM_SKU", "IS", "B")]), rate("20"))]));
     let items = [item("A", "books", 1, "30.00"), item("B", "toys", 2, "70.00")];
-    let payout = compute(&terms, &order(&items));
+    let payout = compute(&terms, &order(&items), &Standing::new());
     assert_eq!(payout.lines, [line(None, Some(1), "100.00", "20.00")]);
     assert_eq!(payout.total, Money { amount: dec("20.00"), currency: currency("USD") });
 }
@@ -82,7 +84,7 @@ fn order_level_pays_one_line_on_the_order_sale_amount() {
 fn item_level_pays_each_item_by_the_group_it_matches() {
     let terms = terms("ITEM", rate("10"), json!([group(1, json!([rule("ITEM_SKU", "IS", "B")]), rate("20"))]));
     let items = [item("A", "books", 1, "30.00"), item("B", "toys", 2, "70.00")];
-    let payout = compute(&terms, &order(&items));
+    let payout = compute(&terms, &order(&items), &Standing::new());
     assert_eq!(payout.lines, [line(Some(0), None, "30.00", "3.00"), line(Some(1), Some(1), "70.00", "14.00")]);
     assert_eq!(payout.total.amount, dec("17.00"));
 }
@@ -97,7 +99,7 @@ fn the_lowest_ranked_group_that_holds_wins_and_only_it_applies() {
     ]);
     let terms = terms("ORDER", rate("5"), groups);
     let items = [item("A", "books", 1, "100")];
-    let payout = compute(&terms, &order(&items));
+    let payout = compute(&terms, &order(&items), &Standing::new());
     assert_eq!(payout.lines, [line(None, Some(20), "100", "2.00")]);
 }
 
@@ -148,7 +150,8 @@ fn contains_matches_part_of_the_value() {
         json!([group(1, json!([rule("ITEM_CATEGORY", "CONTAINS", "shoe,boot")]), rate("12"))]),
     );
     let items = [item("A", "Running Shoes", 1, "10"), item("B", "Boots/Winter", 1, "10"), item("C", "Socks", 1, "10")];
-    let ranks: Vec<_> = compute(&terms, &order(&items)).lines.iter().map(|line| line.group_rank).collect();
+    let ranks: Vec<_> =
+        compute(&terms, &order(&items), &Standing::new()).lines.iter().map(|line| line.group_rank).collect();
     assert_eq!(ranks, [Some(1), Some(1), None]);
 }
 
@@ -184,22 +187,23 @@ fn at_order_level_an_item_rule_holds_when_any_item_satisfies_it() {
 fn a_fixed_amount_is_paid_per_unit_at_item_level_and_once_at_order_level() {
     let groups = json!([group(1, json!([rule("ITEM_SKU", "IS", "A")]), amount("2.50"))]);
     let items = [item("A", "books", 3, "30"), item("B", "books", 2, "20")];
-    let by_item = compute(&terms("ITEM", amount("1"), groups.clone()), &order(&items));
+    let by_item = compute(&terms("ITEM", amount("1"), groups.clone()), &order(&items), &Standing::new());
     assert_eq!(by_item.lines, [line(Some(0), Some(1), "30", "7.50"), line(Some(1), None, "20", "2.00")]);
     assert_eq!(by_item.total.amount, dec("9.50"));
-    let by_order = compute(&terms("ORDER", amount("1"), groups), &order(&items));
+    let by_order = compute(&terms("ORDER", amount("1"), groups), &order(&items), &Standing::new());
     assert_eq!(by_order.lines, [line(None, Some(1), "50", "2.50")]);
 }
 
 #[test]
 fn each_line_is_rounded_once_half_away_from_zero() {
     let items = [item("A", "x", 1, "0.05"), item("B", "x", 1, "0.05"), item("C", "x", 1, "0.05")];
-    let by_item = compute(&terms("ITEM", rate("10"), json!([])), &order(&items));
+    let by_item = compute(&terms("ITEM", rate("10"), json!([])), &order(&items), &Standing::new());
     assert_eq!(by_item.lines.iter().map(|line| line.amount).collect::<Vec<_>>(), [dec("0.01"); 3]);
     assert_eq!(by_item.total.amount, dec("0.03"));
-    let by_order = compute(&terms("ORDER", rate("10"), json!([])), &order(&items));
+    let by_order = compute(&terms("ORDER", rate("10"), json!([])), &order(&items), &Standing::new());
     assert_eq!(by_order.total.amount, dec("0.02"), "0.015 rounds up once");
-    let fixed = compute(&terms("ITEM", amount("0.005"), json!([])), &order(&[item("A", "x", 3, "1")]));
+    let fixed =
+        compute(&terms("ITEM", amount("0.005"), json!([])), &order(&[item("A", "x", 3, "1")]), &Standing::new());
     assert_eq!(fixed.total.amount, dec("0.02"), "0.005 × 3 is rounded after multiplying");
 }
 
@@ -207,10 +211,10 @@ fn each_line_is_rounded_once_half_away_from_zero() {
 fn a_zero_digit_currency_rounds_to_whole_units() {
     let items = [item("A", "x", 1, "1235"), item("B", "x", 3, "100")];
     let yen = PayoutOrder { currency: currency("JPY"), ..order(&items) };
-    let by_rate = compute(&terms("ITEM", rate("10"), json!([])), &yen);
+    let by_rate = compute(&terms("ITEM", rate("10"), json!([])), &yen, &Standing::new());
     assert_eq!(by_rate.lines.iter().map(|line| line.amount).collect::<Vec<_>>(), [dec("124"), dec("10")]);
     assert_eq!(by_rate.total, Money { amount: dec("134"), currency: currency("JPY") });
-    let by_amount = compute(&terms("ITEM", amount("0.5"), json!([])), &yen);
+    let by_amount = compute(&terms("ITEM", amount("0.5"), json!([])), &yen, &Standing::new());
     assert_eq!(by_amount.total.amount, dec("3"), "0.5 → 1, then 1.5 → 2");
 }
 
@@ -219,22 +223,22 @@ fn nothing_is_paid_when_no_group_holds_and_there_is_no_default() {
     let terms =
         terms("ITEM", serde_json::Value::Null, json!([group(1, json!([rule("ITEM_SKU", "IS", "B")]), rate("20"))]));
     let items = [item("A", "books", 1, "30"), item("B", "toys", 1, "70")];
-    let payout = compute(&terms, &order(&items));
+    let payout = compute(&terms, &order(&items), &Standing::new());
     assert_eq!(payout.lines, [line(Some(1), Some(1), "70", "14.00")], "the unmatched item gets no line");
-    let none = compute(&terms, &order(&items[..1]));
-    assert_eq!(none, Payout { total: Money::zero(currency("USD")), lines: vec![] });
+    let none = compute(&terms, &order(&items[..1]), &Standing::new());
+    assert_eq!(none, Payout { total: Money::zero(currency("USD")), lines: vec![], notes: vec![] });
 }
 
 #[test]
 fn an_item_level_order_without_items_is_paid_as_one_line_on_its_amount() {
     let terms = terms("ITEM", amount("4"), json!([group(1, json!([rule("ITEM_SKU", "IS", "A")]), rate("50"))]));
     let amount_only = PayoutOrder { sale_amount: dec("80"), ..order(&[]) };
-    assert_eq!(compute(&terms, &amount_only).lines, [line(None, None, "80", "4.00")]);
+    assert_eq!(compute(&terms, &amount_only, &Standing::new()).lines, [line(None, None, "80", "4.00")]);
 }
 
 #[test]
 fn a_return_gives_a_negative_rate_payout() {
     let items = [item("A", "x", 1, "-19.99")];
-    let payout = compute(&terms("ITEM", rate("10"), json!([])), &order(&items));
+    let payout = compute(&terms("ITEM", rate("10"), json!([])), &order(&items), &Standing::new());
     assert_eq!(payout.total.amount, dec("-2.00"), "-1.999 rounds away from zero");
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AdId, EventTypeId, PartnerId, ProgramId, TermsId};
 use crate::money::Currency;
+use crate::payout::Period;
 
 /// The whole setup of one program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,6 +284,20 @@ pub struct EventPayoutDoc {
     /// Ranked payout groups; the first whose rules all hold applies.
     #[serde(default)]
     pub payout_groups: Vec<PayoutGroupDoc>,
+    /// Conditions under which nothing is paid: the whole order at ORDER level, the
+    /// matching items at ITEM level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restrictions: Vec<RestrictionDoc>,
+    /// Payouts that replace the default one once the partner reaches a threshold in a
+    /// calendar period.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierDoc>,
+    /// Caps on actions or payout per calendar period.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitDoc>,
+    /// Fixed amounts paid once per calendar period when a threshold is crossed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bonuses: Vec<BonusDoc>,
     /// When pending actions lock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locking: Option<MonthsAndDays>,
@@ -344,6 +359,76 @@ pub struct PayoutDoc {
     /// A fixed amount in the program's currency, as a decimal string.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
     pub amount: Option<Decimal>,
+    /// Allows a rate above 100 percent (up to 10000), which is refused otherwise as a
+    /// likely typo.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rate_over_100: bool,
+}
+
+/// A condition under which nothing is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionDoc {
+    /// Conditions that must all hold, as in payout groups.
+    pub rules: Vec<RuleDoc>,
+    /// Why, for statements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a tier or bonus threshold counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Metric {
+    /// The number of actions.
+    Actions,
+    /// The sum of their sale amounts.
+    Revenue,
+}
+
+/// A payout that replaces the default one from the action that reaches the threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierDoc {
+    /// What is counted.
+    pub metric: Metric,
+    /// How much, as a decimal string: a whole number of actions, or an amount.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub threshold: Decimal,
+    /// The calendar period counted in.
+    pub period: Period,
+    /// What the tier pays.
+    pub payout: PayoutDoc,
+}
+
+/// A cap per calendar period: give `max_actions` or `max_payout`, not both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitDoc {
+    /// DAY, WEEK or MONTH.
+    pub period: Period,
+    /// Actions beyond this many in the period pay no commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_actions: Option<u64>,
+    /// Commission is cut so that the period's payout stays within this amount.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    pub max_payout: Option<Decimal>,
+}
+
+/// A fixed amount paid once per period, on the action that crosses the threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BonusDoc {
+    /// What is counted.
+    pub metric: Metric,
+    /// How much, as a decimal string: a whole number of actions, or an amount.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub threshold: Decimal,
+    /// The calendar period counted in.
+    pub period: Period,
+    /// The bonus, in the program's currency.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
 }
 
 /// A ranked payout group.
@@ -424,6 +509,21 @@ pub struct ContractDoc {
     /// In force until (exclusive); open-ended when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<Timestamp>,
+    /// Other terms that apply instead within a span of the contract, e.g. a holiday rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_terms: Vec<ScheduledTermsDoc>,
+}
+
+/// Template terms in force instead of the contract's own from `start` until `end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledTermsDoc {
+    /// The terms.
+    pub template_terms: TermsId,
+    /// In force from.
+    pub start: Timestamp,
+    /// In force until (exclusive).
+    pub end: Timestamp,
 }
 
 /// How a promo code is matched.

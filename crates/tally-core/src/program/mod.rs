@@ -6,7 +6,10 @@
 
 mod document;
 mod model;
+#[cfg(test)]
+mod tests;
 mod validate;
+mod validate_terms;
 
 pub use document::*;
 pub use model::*;

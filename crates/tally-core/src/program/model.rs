@@ -76,9 +76,19 @@ impl Validity {
     }
 }
 
-/// A partner's contract: which template terms, and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A partner's contract: which template terms, and when, with the terms scheduled
+/// within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ContractSpan {
+    pub(super) validity: Validity,
+    pub(super) terms: TermsId,
+    /// Within the contract and not overlapping each other.
+    pub(super) scheduled: Vec<ScheduledSpan>,
+}
+
+/// Template terms in force instead of the contract's own within a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ScheduledSpan {
     pub(super) validity: Validity,
     pub(super) terms: TermsId,
 }
@@ -299,12 +309,21 @@ impl Program {
         longest.max(crate::attribution::DEFAULT_CLICK_WINDOW)
     }
 
-    /// The terms of the template the partner's contract in force at `at` binds it to,
-    /// for one event type; `None` without such a contract or without terms for it.
+    /// The terms in force at `at` for the partner and one event type: those of terms
+    /// scheduled in its contract for that instant, else those of the contract's own
+    /// template. Scheduled terms without terms for the event type leave the contract's
+    /// in force for it, so a holiday rate for sales need not repeat every other event
+    /// type. `None` without a contract in force or without terms for the event type.
     pub fn terms_for(&self, partner: PartnerId, event_type: EventTypeId, at: Timestamp) -> Option<&EventPayoutDoc> {
-        let span = self.contracts.get(&partner)?.iter().find(|span| span.validity.covers(at))?;
-        let index = *self.template_terms.get(&span.terms)?;
-        let terms = self.document.template_terms.get(index)?;
+        let contract = self.contracts.get(&partner)?.iter().find(|span| span.validity.covers(at))?;
+        let scheduled = contract.scheduled.iter().find(|span| span.validity.covers(at));
+        scheduled
+            .and_then(|span| self.event_payout(span.terms, event_type))
+            .or_else(|| self.event_payout(contract.terms, event_type))
+    }
+
+    fn event_payout(&self, terms: TermsId, event_type: EventTypeId) -> Option<&EventPayoutDoc> {
+        let terms = self.document.template_terms.get(*self.template_terms.get(&terms)?)?;
         terms.event_payouts.iter().find(|payout| payout.event_type == event_type)
     }
 

@@ -4,11 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use jiff::SignedDuration;
-use rust_decimal::Decimal;
 use url::Url;
 
 use super::document::*;
 use super::model::{Ad, ContractSpan, Owner, Program, PromoCode, UniqueUrl, Validity, VanityLink, path_key};
+use super::validate_terms::{check_scheduled_terms, check_template_terms};
 use crate::click::OwnerKind;
 use crate::ids::{PartnerId, TermsId};
 use crate::landing::{
@@ -60,21 +60,22 @@ const MAX_CLICK_SESSION_MINUTES: u32 = 7 * 24 * 60;
 const DEFAULT_CLICK_SESSION_MINUTES: u32 = 30;
 const MAX_NAME_LEN: usize = 200;
 
+/// The problems found so far; every check adds to it rather than stopping.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem { path: path.into(), message: message.into() });
     }
 
-    fn check(&mut self, ok: bool, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn check(&mut self, ok: bool, path: impl Into<String>, message: impl Into<String>) {
         if !ok {
             self.add(path, message);
         }
     }
 
-    fn name(&mut self, path: String, name: &str) {
+    pub(super) fn name(&mut self, path: String, name: &str) {
         let trimmed = name.trim();
         self.check(!trimmed.is_empty(), path.clone(), "must not be empty");
         self.check(name.chars().count() <= MAX_NAME_LEN, path, format!("longer than {MAX_NAME_LEN} characters"));
@@ -254,89 +255,6 @@ fn check_ads(problems: &mut Problems, ads: &[AdDoc]) -> HashMap<AdId, Ad> {
 
 use crate::ids::AdId;
 
-fn check_payout(problems: &mut Problems, path: &str, payout: &PayoutDoc) {
-    match (payout.rate, payout.amount) {
-        (Some(rate), None) => problems.check(
-            rate >= Decimal::ZERO && rate <= Decimal::ONE_HUNDRED,
-            format!("{path}.rate"),
-            "a rate is a percentage between 0 and 100",
-        ),
-        (None, Some(amount)) => {
-            problems.check(amount >= Decimal::ZERO, format!("{path}.amount"), "must not be negative")
-        }
-        _ => problems.add(path, "give exactly one of \"rate\" or \"amount\""),
-    }
-}
-
-fn check_template_terms(problems: &mut Problems, document: &ProgramDocument) {
-    let event_types: HashSet<_> = document.event_types.iter().map(|event_type| event_type.id).collect();
-    let mut ids = HashSet::new();
-    for (index, terms) in document.template_terms.iter().enumerate() {
-        let path = format!("template_terms[{index}]");
-        problems.check(
-            ids.insert(terms.id),
-            format!("{path}.id"),
-            format!("template terms {} are listed twice", terms.id),
-        );
-        problems.name(format!("{path}.name"), &terms.name);
-        let mut paid_event_types = HashSet::new();
-        for (payout_index, payout) in terms.event_payouts.iter().enumerate() {
-            let path = format!("{path}.event_payouts[{payout_index}]");
-            problems.check(
-                event_types.contains(&payout.event_type),
-                format!("{path}.event_type"),
-                format!("event type {} is not in event_types", payout.event_type),
-            );
-            problems.check(
-                paid_event_types.insert(payout.event_type),
-                format!("{path}.event_type"),
-                format!("event type {} has terms twice", payout.event_type),
-            );
-            let mut window_touches = HashSet::new();
-            for (window_index, window) in payout.referral_windows.iter().enumerate() {
-                let window_path = format!("{path}.referral_windows[{window_index}]");
-                problems.check(window.window > 0, format!("{window_path}.window"), "must be at least 1");
-                let max = match window.unit {
-                    WindowUnit::Day => 365,
-                    WindowUnit::Hour => 365 * 24,
-                };
-                problems.check(window.window <= max, format!("{window_path}.window"), "must not exceed a year");
-                problems.check(window_touches.insert(window.touch), window_path, "a touch kind has two windows");
-            }
-            if let Some(default_payout) = &payout.default_payout {
-                check_payout(problems, &format!("{path}.default_payout"), default_payout);
-            }
-            let mut ranks = HashSet::new();
-            for (group_index, group) in payout.payout_groups.iter().enumerate() {
-                let group_path = format!("{path}.payout_groups[{group_index}]");
-                problems.check(
-                    ranks.insert(group.rank),
-                    format!("{group_path}.rank"),
-                    format!("rank {} is used twice", group.rank),
-                );
-                check_payout(problems, &format!("{group_path}.payout"), &group.payout);
-                for (rule_index, rule) in group.rules.iter().enumerate() {
-                    let has_value = rule.values.split(',').any(|value| !value.trim().is_empty());
-                    problems.check(
-                        has_value,
-                        format!("{group_path}.rules[{rule_index}].values"),
-                        "must name at least one value",
-                    );
-                }
-            }
-            for (name, schedule) in [("locking", payout.locking), ("payment", payout.payment)] {
-                if let Some(schedule) = schedule {
-                    problems.check(
-                        schedule.months <= 24 && schedule.days <= 366,
-                        format!("{path}.{name}"),
-                        "at most 24 months and 366 days",
-                    );
-                }
-            }
-        }
-    }
-}
-
 fn check_contracts(
     problems: &mut Problems,
     document: &ProgramDocument,
@@ -357,6 +275,7 @@ fn check_contracts(
             format!("{path}.template_terms"),
             format!("template terms {} are not in template_terms", contract.template_terms),
         );
+        let scheduled = check_scheduled_terms(problems, &path, contract, &terms);
         if contract.end.is_some_and(|end| end <= contract.start) {
             problems.add(format!("{path}.end"), "must be after start");
             continue;
@@ -368,7 +287,7 @@ fn check_contracts(
             .map(|other| other.validity)
             .any(|other| other.end.is_none_or(|end| span.start < end) && span.end.is_none_or(|end| other.start < end));
         problems.check(!overlaps, path, format!("overlaps another contract of partner {}", contract.partner));
-        spans.push(ContractSpan { validity: span, terms: contract.template_terms });
+        spans.push(ContractSpan { validity: span, terms: contract.template_terms, scheduled });
     }
     contracts
 }

@@ -16,7 +16,7 @@ use tally_core::conversion::native;
 use tally_core::ids::ProgramId;
 use tally_core::modification::{LineChange, Modification};
 
-use super::{Body, Caller, program_id};
+use super::{Body, Caller, json_object, program_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
 
@@ -194,6 +194,7 @@ async fn action(
     }
     let updates = state.store.action_updates(&action.action_id).await?;
     let mut body = action_json(&action, caller.0.partner.is_some());
+    body["stateDetail"] = json!(state.statements.state_detail(&action).await?);
     body["updates"] = updates_json(&updates);
     Ok(axum::Json(body).into_response())
 }
@@ -315,15 +316,6 @@ fn change_body(
     Ok((object, reason))
 }
 
-/// A request body that must be one JSON object.
-fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object")),
-        Err(error) => Err(ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}"))),
-    }
-}
-
 fn brand(caller: &Caller) -> Result<&str, ApiError> {
     match caller.0.partner {
         None => Ok(&caller.0.account_sid),
@@ -409,7 +401,8 @@ fn action_json(action: &ActionRecord, for_partner: bool) -> Value {
         body.insert("subId3".into(), json!(three));
     }
     body.insert("test".into(), json!(action.test));
-    for field in ["items", "order", "journey", "identity"] {
+    body.insert("statementId".into(), json!(action.statement_id));
+    for field in ["items", "order", "payoutLines", "payoutNotes", "journey", "identity"] {
         body.insert(field.into(), detail.get(field).cloned().unwrap_or(Value::Null));
     }
     Value::Object(body)

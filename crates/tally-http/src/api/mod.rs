@@ -4,12 +4,14 @@ mod clicks;
 pub(crate) mod conversions;
 mod customers;
 mod programs;
+mod statements;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use serde_json::Value;
 use tally_app::accounts::TokenScope;
 use tally_core::ids::ProgramId;
 
@@ -26,6 +28,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(clicks::router())
         .merge(conversions::router())
         .merge(customers::router())
+        .merge(statements::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
         .method_not_allowed_fallback(|| async {
@@ -105,4 +108,13 @@ pub(crate) fn query_parameters(
 /// Parses a program id from the path, as a `404` when it cannot be one.
 pub(crate) fn program_id(text: &str) -> Result<ProgramId, ApiError> {
     text.parse().map_err(|_| ApiError::new(ErrorKind::NotFound, format!("program {text:?} not found")))
+}
+
+/// A request body that must be one JSON object.
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::new(ErrorKind::MalformedBody, "send a JSON object")),
+        Err(error) => Err(ApiError::new(ErrorKind::MalformedBody, format!("the body is not JSON: {error}"))),
+    }
 }

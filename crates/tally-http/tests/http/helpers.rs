@@ -17,10 +17,12 @@ use tally_app::actions::Actions;
 use tally_app::catalog::CatalogHandle;
 use tally_app::conversions::Conversions;
 use tally_app::loader::ClickLoader;
+use tally_app::locking::LockingJob;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{ClickLogReader, ClickQuery, Clock, ManualClock, Store};
 use tally_app::programs::{ApplyReport, Programs, parse_document};
 use tally_app::secrets::Keyed;
+use tally_app::statements::{StatementJob, Statements};
 use tally_app::visits::Visits;
 use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
@@ -141,6 +143,9 @@ pub(crate) struct TestApp {
     pub(crate) brand_token: String,
     /// Acts for partner 101.
     pub(crate) partner_token: String,
+    /// The jobs the scheduler runs, run by a test when it moves the clock.
+    locking: LockingJob,
+    statements: StatementJob,
     directory: tempfile::TempDir,
 }
 
@@ -177,10 +182,15 @@ impl TestApp {
         let (journal, lanes) = tally_journal::open(journal_settings, metrics.clone()).unwrap();
         let lanes = lanes.into_iter().map(|lane| Box::new(lane) as Box<dyn ClickLogReader>).collect();
         let loader = Arc::new(ClickLoader::start(lanes, store.clone(), metrics.clone()).await.unwrap());
+        let statements = Statements::new(store.clone(), catalog.clone(), dyn_clock.clone());
+        let every_minute = std::time::Duration::from_secs(60);
+        let locking = LockingJob::new(store.clone(), dyn_clock.clone(), "test".into(), every_minute);
+        let statement_job = StatementJob::new(statements.clone(), "test".into(), every_minute);
         let state = AppState {
             visits: Visits::new(catalog.clone(), Arc::new(journal), dyn_clock.clone(), keyed.clone(), metrics.clone()),
             loader: loader.clone(),
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
+            statements,
             conversions: Conversions::new(
                 store.clone(),
                 catalog.clone(),
@@ -212,11 +222,20 @@ impl TestApp {
             auth_token,
             brand_token,
             partner_token,
+            locking,
+            statements: statement_job,
             directory,
         };
         let report = app.apply_as(&app.account_sid.clone(), &acme_program()).await;
         assert_eq!(report.outcome, "created");
         app
+    }
+
+    /// Runs the scheduler's jobs once, as `tally serve` does every interval: due actions
+    /// lock, then approved ones of closed months go on statements.
+    pub(crate) async fn run_jobs(&self) {
+        self.locking.run_once().await.unwrap().expect("the only node holds the lease");
+        self.statements.run_once().await.unwrap().expect("the only node holds the lease");
     }
 
     /// Applies a program document for an account through the use case, as the CLI does.

@@ -21,5 +21,6 @@ mod open_redirect;
 mod ops;
 mod programs_api;
 mod sessions;
+mod statements;
 mod tag;
 mod unknown_links;

@@ -1,11 +1,12 @@
 //! Property tests: the total agrees with the lines, every item is paid once when there
-//! is a default, and the order of groups in the document never matters.
+//! is a default, the order of groups in the document never matters, and a payout limit
+//! is never passed.
 
 use proptest::prelude::*;
 use proptest::sample::select;
 
 use super::*;
-use crate::program::{PayoutDoc, PayoutGroupDoc, PayoutLevel, RuleDoc, RuleOperator, RuleVariable};
+use crate::program::{LimitDoc, PayoutDoc, PayoutGroupDoc, PayoutLevel, RuleDoc, RuleOperator, RuleVariable};
 
 const VARIABLES: [RuleVariable; 6] = [
     RuleVariable::ItemSku,
@@ -87,9 +88,16 @@ fn order_strategy(items: std::ops::Range<usize>) -> impl Strategy<Value = OrderI
 }
 
 fn payout_strategy() -> impl Strategy<Value = PayoutDoc> {
-    let rate =
-        (0i64..=10_000).prop_map(|hundredths| PayoutDoc { rate: Some(Decimal::new(hundredths, 2)), amount: None });
-    let amount = (0i64..=10_000).prop_map(|mills| PayoutDoc { rate: None, amount: Some(Decimal::new(mills, 3)) });
+    let rate = (0i64..=10_000).prop_map(|hundredths| PayoutDoc {
+        rate: Some(Decimal::new(hundredths, 2)),
+        amount: None,
+        rate_over_100: false,
+    });
+    let amount = (0i64..=10_000).prop_map(|mills| PayoutDoc {
+        rate: None,
+        amount: Some(Decimal::new(mills, 3)),
+        rate_over_100: false,
+    });
     prop_oneof![rate, amount]
 }
 
@@ -132,7 +140,7 @@ proptest! {
         input in order_strategy(0..6),
     ) {
         let order = input.order();
-        let payout = compute(&PayoutTerms::compile(&doc), &order);
+        let payout = compute(&PayoutTerms::compile(&doc), &order, &Standing::new());
         prop_assert_eq!(payout.total.currency, order.currency);
         prop_assert_eq!(payout.total.amount, payout.lines.iter().map(|line| line.amount).sum::<Decimal>());
         for line in &payout.lines {
@@ -146,7 +154,7 @@ proptest! {
         doc in terms_strategy(Just(PayoutLevel::Item), payout_strategy().prop_map(Some)),
         input in order_strategy(1..6),
     ) {
-        let payout = compute(&PayoutTerms::compile(&doc), &input.order());
+        let payout = compute(&PayoutTerms::compile(&doc), &input.order(), &Standing::new());
         let paid_items: Vec<_> = payout.lines.iter().map(|line| line.item).collect();
         let all_items: Vec<_> = (0..input.items.len()).map(Some).collect();
         prop_assert_eq!(paid_items, all_items);
@@ -160,6 +168,27 @@ proptest! {
     ) {
         let shuffled = EventPayoutDoc { payout_groups: shuffled_groups, ..doc.clone() };
         let order = input.order();
-        prop_assert_eq!(compute(&PayoutTerms::compile(&doc), &order), compute(&PayoutTerms::compile(&shuffled), &order));
+        prop_assert_eq!(compute(&PayoutTerms::compile(&doc), &order, &Standing::new()), compute(&PayoutTerms::compile(&shuffled), &order, &Standing::new()));
+    }
+
+    #[test]
+    fn a_payout_limit_is_never_passed_and_the_lines_still_sum_to_the_total(
+        doc in terms_strategy(any_level(), prop::option::of(payout_strategy())),
+        input in order_strategy(0..6),
+        prior_cents in 0i64..6_000,
+    ) {
+        let limit = LimitDoc { period: Period::Month, max_actions: None, max_payout: Some(Decimal::new(50, 0)) };
+        let bonus = serde_json::json!({"metric": "ACTIONS", "threshold": "1", "period": "MONTH", "amount": "5"});
+        let bonuses = vec![serde_json::from_value(bonus).expect("bonus")];
+        let doc = EventPayoutDoc { limits: vec![limit], bonuses, ..doc };
+        let prior = PeriodTotals { payout: Decimal::new(prior_cents, 2), ..PeriodTotals::default() };
+        let order = input.order();
+        let payout = compute(&PayoutTerms::compile(&doc), &order, &Standing::new().with(Period::Month, prior));
+        prop_assert_eq!(payout.total.amount, payout.lines.iter().map(|line| line.amount).sum::<Decimal>());
+        let commission: Decimal =
+            payout.lines.iter().filter(|line| line.kind == LineKind::Commission).map(|line| line.amount).sum();
+        let room = (Decimal::new(50, 0) - prior.payout).max(Decimal::ZERO);
+        prop_assert!(commission <= room || commission <= Decimal::ZERO, "{commission} over {room}");
+        prop_assert_eq!(payout.lines.last().map(|line| line.kind), Some(LineKind::Bonus), "limits never cut a bonus");
     }
 }

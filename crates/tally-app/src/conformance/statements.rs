@@ -1,0 +1,128 @@
+//! Conformance tests of statements, withdrawal settings and a partner's period totals.
+
+use std::sync::Arc;
+
+use jiff::civil::date;
+use rust_decimal::Decimal;
+use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
+use tally_core::payout::PeriodTotals;
+
+use super::listing::store_action;
+use super::{account, at, sample_action};
+use crate::ports::{ActionRecord, PartnerPeriod, StatementRecord, Store, WithdrawalRecord};
+
+fn approved(id: &str, locked: i64) -> ActionRecord {
+    ActionRecord {
+        state: "APPROVED".into(),
+        locking_at: Some(at(locked)),
+        statement_id: None,
+        ..sample_action(id, &format!("O-{id}"), &format!("s-{id}"))
+    }
+}
+
+fn statement(id: &str) -> StatementRecord {
+    StatementRecord {
+        statement_id: id.into(),
+        program: ProgramId(1),
+        partner: PartnerId(10),
+        currency: "JPY".parse().unwrap(),
+        statement_date: date(2026, 2, 1),
+        scheduled_on: date(2026, 2, 20),
+        created_at: at(500),
+        paid_at: None,
+        paid_by: None,
+        payment_reference: None,
+    }
+}
+
+/// Only approved real actions of partners, locked before the cutoff and on no
+/// statement, are found and moved; one statement per key however often it is made;
+/// sums come from the actions; a statement is paid once.
+pub async fn approved_actions_go_on_one_statement_per_key(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let test = ActionRecord { test: true, ..approved("t", 10) };
+    let pending = ActionRecord { state: "PENDING".into(), ..approved("p", 10) };
+    let media = ActionRecord { owner_kind: tally_core::click::OwnerKind::MediaSource, ..approved("m", 10) };
+    for action in [approved("a1", 10), approved("a2", 20), approved("late", 400), test, pending, media] {
+        store_action(store.as_ref(), &action).await;
+    }
+    let found = store.unstated_actions(ProgramId(1), at(300), "", 10).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|action| action.action_id.as_str()).collect();
+    assert_eq!(ids, ["a1", "a2"]);
+    assert_eq!(store.unstated_actions(ProgramId(1), at(300), "a1", 10).await.unwrap().len(), 1, "paged by id");
+
+    let first = store.put_on_statement(&statement("st-1"), &["a1".into(), "t".into(), "p".into()]).await.unwrap();
+    assert_eq!(first, "st-1");
+    let again = store.put_on_statement(&statement("st-other"), &["a2".into()]).await.unwrap();
+    assert_eq!(again, "st-1", "the same key is the same statement");
+    assert_eq!(store.action("t").await.unwrap().unwrap().statement_id, None, "test actions are never stated");
+    assert_eq!(store.action("p").await.unwrap().unwrap().statement_id, None, "pending actions wait");
+    assert_eq!(store.action("a2").await.unwrap().unwrap().statement_id.as_deref(), Some("st-1"));
+    assert!(store.unstated_actions(ProgramId(1), at(300), "", 10).await.unwrap().is_empty());
+
+    let summary = store.statement("st-1").await.unwrap().unwrap();
+    assert_eq!(
+        (summary.actions, summary.sale_amount, summary.payout),
+        (2, Decimal::new(24_690, 0), Decimal::new(-2_468, 0))
+    );
+    assert_eq!(summary.statement, statement("st-1"));
+    assert_eq!(store.statements(ProgramId(1), Some(PartnerId(10))).await.unwrap(), [summary]);
+    assert!(store.statements(ProgramId(1), Some(PartnerId(11))).await.unwrap().is_empty());
+    let on_it: Vec<String> =
+        store.statement_actions("st-1").await.unwrap().into_iter().map(|action| action.action_id).collect();
+    assert_eq!(on_it, ["a1", "a2"]);
+
+    assert!(store.mark_statement_paid("st-1", at(900), "TA1", Some("wire 7")).await.unwrap());
+    assert!(!store.mark_statement_paid("st-1", at(901), "TA1", None).await.unwrap(), "paid once");
+    let paid = store.statement("st-1").await.unwrap().unwrap().statement;
+    assert_eq!(
+        (paid.paid_at, paid.paid_by.as_deref(), paid.payment_reference.as_deref()),
+        (Some(at(900)), Some("TA1"), Some("wire 7"))
+    );
+    assert_eq!(store.all_statements().await.unwrap(), [paid]);
+}
+
+/// A withdrawal setting is replaced whole; period totals leave out reversed and test
+/// actions, other event types and events outside the period.
+pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    let threshold = WithdrawalRecord {
+        program: ProgramId(1),
+        partner: PartnerId(10),
+        threshold: Some(Decimal::new(5_000, 2)),
+        fixed_day: None,
+        updated_at: at(1),
+        updated_by: "partner".into(),
+    };
+    store.save_withdrawal(&threshold).await.unwrap();
+    let fixed = WithdrawalRecord { threshold: None, fixed_day: Some(15), updated_at: at(2), ..threshold.clone() };
+    store.save_withdrawal(&fixed).await.unwrap();
+    assert_eq!(store.withdrawal(ProgramId(1), PartnerId(10)).await.unwrap(), Some(fixed.clone()));
+    assert_eq!(store.withdrawal(ProgramId(1), PartnerId(11)).await.unwrap(), None);
+    assert_eq!(store.all_withdrawals().await.unwrap(), [fixed]);
+
+    let event = |id: &str, at_second: i64| ActionRecord {
+        event_at: at(at_second),
+        ..sample_action(id, &format!("O-{id}"), &format!("s-{id}"))
+    };
+    let reversed = ActionRecord { state: "REVERSED".into(), ..event("r", 50) };
+    let test = ActionRecord { test: true, ..event("t", 50) };
+    let other_type = ActionRecord { event_type: EventTypeId(2), ..event("e", 50) };
+    for action in [event("a", 40), event("b", 60), event("outside", 100), reversed, test, other_type] {
+        store_action(store.as_ref(), &action).await;
+    }
+    let period = PartnerPeriod {
+        program: ProgramId(1),
+        partner: PartnerId(10),
+        event_type: EventTypeId(1),
+        start: at(40),
+        end: at(100),
+    };
+    let totals = store.partner_totals(&period).await.unwrap();
+    assert_eq!(
+        totals,
+        PeriodTotals { actions: 2, sale_amount: Decimal::new(24_690, 0), payout: Decimal::new(-2_468, 0) }
+    );
+    let nobody = PartnerPeriod { partner: PartnerId(99), ..period };
+    assert_eq!(store.partner_totals(&nobody).await.unwrap(), PeriodTotals::default());
+}
