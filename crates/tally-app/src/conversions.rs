@@ -440,7 +440,7 @@ impl Conversions {
                 credited.map(|click| click.sub_ids.clone()).unwrap_or_default()
             },
             submission_id: record.submission_id.clone(),
-            test: false,
+            test: request.test,
             detail: String::new(),
             locking_at: locking_at(program, owner, owner_kind, checked),
             statement_id: None,

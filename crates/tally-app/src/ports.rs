@@ -522,6 +522,9 @@ pub struct PartnerPeriod {
     pub start: Timestamp,
     /// Until (exclusive).
     pub end: Timestamp,
+    /// Only actions Tally made before this instant: when a modification re-prices an
+    /// action, those made before it, so that it never counts itself nor later ones.
+    pub created_before: Option<Timestamp>,
 }
 
 /// The click log could not make a click durable; the click must not be answered.
@@ -721,7 +724,7 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a partner's withdrawal setting, replacing the previous one.
     async fn save_withdrawal(&self, setting: &WithdrawalRecord) -> StoreResult<()>;
     /// The count, sale amount and payout of a partner's real, unreversed actions of
-    /// one event type with an event in the period.
+    /// one event type with an event in the period (made before `created_before`, if set).
     async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals>;
     /// A page of actions matching the query, in its order.
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>>;

@@ -4,14 +4,14 @@
 
 use jiff::Timestamp;
 use tally_core::ids::{EventTypeId, PartnerId};
-use tally_core::payout::{self, Payout, PayoutOrder, PayoutTerms, PeriodTotals, Standing};
+use tally_core::payout::{self, Payout, PayoutOrder, PayoutTerms, Standing};
 use tally_core::program::Program;
 
 use crate::ports::{ActionRecord, PartnerPeriod, Store, StoreResult};
 
 /// What `partner` earns for `order`, or `None` without terms in force. `itself` is the
-/// action being re-priced by a modification: it is taken out of the period totals, so
-/// an action never counts towards its own tier or limit.
+/// action being re-priced by a modification: only actions made before it count, so it
+/// keeps the place in its period it had when it was made.
 pub(crate) async fn price(
     store: &dyn Store,
     program: &Program,
@@ -24,21 +24,15 @@ pub(crate) async fn price(
     let mut standing = Standing::new();
     for &period in terms.periods() {
         let span = period.span(event_at, program.time_zone());
-        let range = PartnerPeriod { program: program.id(), partner, event_type, start: span.start, end: span.end };
-        let mut totals = store.partner_totals(&range).await?;
-        if let Some(action) = itself.filter(|action| counts_in(action, span.start, span.end)) {
-            totals = PeriodTotals {
-                actions: totals.actions.saturating_sub(1),
-                sale_amount: totals.sale_amount - action.sale_amount,
-                payout: totals.payout - action.payout,
-            };
-        }
-        standing = standing.with(period, totals);
+        let range = PartnerPeriod {
+            program: program.id(),
+            partner,
+            event_type,
+            start: span.start,
+            end: span.end,
+            created_before: itself.map(|action| action.created_at),
+        };
+        standing = standing.with(period, store.partner_totals(&range).await?);
     }
     Ok(Some(payout::compute(&terms, order, &standing)))
-}
-
-/// Whether the store's period totals include `action`.
-fn counts_in(action: &ActionRecord, start: Timestamp, end: Timestamp) -> bool {
-    !action.test && action.state != "REVERSED" && start <= action.event_at && action.event_at < end
 }

@@ -494,13 +494,14 @@ impl Store for PostgresStore {
                           min(currency)
                    FROM action
                    WHERE program_id = $1 AND owner_id = $2 AND event_type_id = $3 AND event_at >= $4 AND event_at < $5
-                     AND state <> 'REVERSED' AND NOT is_test";
-        let params: [&(dyn ToSql + Sync); 5] = [
+                     AND state <> 'REVERSED' AND NOT is_test AND created_at < $6";
+        let params: [&(dyn ToSql + Sync); 6] = [
             &id_to_sql(period.program.0),
             &id_to_sql(period.partner.0),
             &id_to_sql(period.event_type.0),
             &micros(period.start),
             &micros(period.end),
+            &period.created_before.map_or(i64::MAX, micros),
         ];
         let rows = self.query(sql, &params).await?;
         rows.first().map(totals_row).transpose().map(Option::unwrap_or_default)

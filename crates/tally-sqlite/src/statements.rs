@@ -233,13 +233,14 @@ pub(crate) fn partner_totals(connection: &Connection, period: &PartnerPeriod) ->
     let sql = "SELECT count(*), coalesce(sum(sale_amount_minor), 0), coalesce(sum(payout_minor), 0), min(currency)
                FROM action
                WHERE program_id = ?1 AND owner_id = ?2 AND event_type_id = ?3 AND event_at >= ?4 AND event_at < ?5
-                 AND state <> 'REVERSED' AND NOT is_test";
+                 AND state <> 'REVERSED' AND NOT is_test AND created_at < ?6";
     let values = [
         id_to_sql(period.program.0),
         id_to_sql(period.partner.0),
         id_to_sql(period.event_type.0),
         micros(period.start),
         micros(period.end),
+        period.created_before.map_or(i64::MAX, micros),
     ];
     connection.prepare_cached(sql)?.query_row(params_from_iter(values), |row| {
         let count: i64 = row.get(0)?;

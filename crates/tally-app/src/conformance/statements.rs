@@ -117,6 +117,7 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
         event_type: EventTypeId(1),
         start: at(40),
         end: at(100),
+        created_before: None,
     };
     let totals = store.partner_totals(&period).await.unwrap();
     assert_eq!(
@@ -125,4 +126,8 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
     );
     let nobody = PartnerPeriod { partner: PartnerId(99), ..period };
     assert_eq!(store.partner_totals(&nobody).await.unwrap(), PeriodTotals::default());
+    let made_earlier = PartnerPeriod { created_before: Some(at(100)), ..period };
+    assert_eq!(store.partner_totals(&made_earlier).await.unwrap(), PeriodTotals::default(), "all made at 100");
+    let made_later = PartnerPeriod { created_before: Some(at(101)), ..period };
+    assert_eq!(store.partner_totals(&made_later).await.unwrap(), totals);
 }

@@ -172,6 +172,7 @@ impl<'a> Reader<'a> {
             device_ids: self.device_ids(),
             app_install_ref: self.string(&["AppInstallRef"]),
             property_id: self.string(&["PropertyId"]),
+            test: false,
             items: self.items(),
         };
         if let Some(click_id) = &request.click_id

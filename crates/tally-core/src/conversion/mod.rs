@@ -74,6 +74,10 @@ pub struct ConversionRequest {
     pub app_install_ref: Option<String>,
     /// `PropertyId`: the brand's site or app.
     pub property_id: Option<String>,
+    /// A test conversion *(documented idea)*: its action is marked as a test, shown like
+    /// a real one, but never on a statement nor in reports unless asked for. Only the
+    /// native API sets it (`"test": true`).
+    pub test: bool,
     /// Items, in the order they were numbered.
     pub items: Vec<ItemRequest>,
 }

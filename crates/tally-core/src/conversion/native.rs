@@ -66,9 +66,23 @@ pub fn parse(
 ) -> Result<ConversionRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut pairs = vec![("CampaignId".to_owned(), program.to_string())];
+    let mut test = false;
     for (name, value) in object {
         if name == "items" {
             items(value, &mut pairs, &mut errors);
+            continue;
+        }
+        if name == "test" {
+            // A page is the shopper's: it must not be able to turn its own order into a
+            // test that pays nobody.
+            if identified {
+                errors.push(FieldError::malformed("test", "test conversions come from the brand's server, not a page"));
+                continue;
+            }
+            match value {
+                Value::Bool(flag) => test = *flag,
+                _ => errors.push(FieldError::malformed("test", "must be true or false")),
+            }
             continue;
         }
         let Some((_, compatible_name)) = ORDER_FIELDS.iter().find(|(native, _)| native == name) else {
@@ -82,7 +96,7 @@ pub fn parse(
         }
     }
     match compatible::parse_identified(&pairs, identified) {
-        Ok(request) if errors.is_empty() => Ok(request),
+        Ok(request) if errors.is_empty() => Ok(ConversionRequest { test, ..request }),
         Ok(_) => Err(errors),
         Err(more) => {
             errors.extend(more.into_iter().map(|error| FieldError { field: native_name(&error.field), ..error }));

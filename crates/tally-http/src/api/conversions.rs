@@ -137,7 +137,7 @@ pub(crate) fn outcome_json(outcome: &ConversionOutcome) -> (StatusCode, Value) {
                 "submissionId": submission, "status": "CREDITED", "actionId": action.action_id,
                 "partnerId": action.owner.0, "ownerKind": action.owner_kind.as_str(), "rule": action.rule,
                 "state": action.state, "saleAmount": action.sale_amount.to_string(),
-                "payout": action.payout.to_string(), "currency": action.currency.code(),
+                "payout": action.payout.to_string(), "currency": action.currency.code(), "test": action.test,
             }),
         ),
     }

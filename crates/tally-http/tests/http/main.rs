@@ -23,4 +23,5 @@ mod programs_api;
 mod sessions;
 mod statements;
 mod tag;
+mod test_actions;
 mod unknown_links;

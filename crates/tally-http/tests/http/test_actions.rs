@@ -1,0 +1,154 @@
+//! Test actions and volume terms (SPEC §7, §8): a brand's test action is credited like a
+//! real one, never reaches a statement, a report or a partner's tier, and reversing it
+//! at once with `TEST_ACTION` leaves everything as it was.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::conversions::{action, basic_get, click, queued, s2s, sale};
+use crate::helpers::{PROGRAM, TestApp, TestResponse, acme_program};
+
+async fn native(app: &TestApp, body: Value) -> TestResponse {
+    let path = format!("/api/v1/programs/{PROGRAM}/conversions");
+    app.api(Method::POST, &path, Some(&app.brand_token), Some(&body.to_string())).await
+}
+
+/// A brand's direct test conversion for partner 101; returns its action id.
+async fn test_action(app: &TestApp, order: &str, amount: &str) -> String {
+    let body = json!({"eventTypeId": 1, "eventDate": "NOW", "orderId": order, "mediaPartnerId": 101,
+                      "currencyCode": "USD", "amount": amount, "test": true});
+    let response = native(app, body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    assert_eq!(response.json()["test"], true);
+    response.json()["actionId"].as_str().unwrap().to_owned()
+}
+
+async fn real_order(app: &TestApp, order: &str, amount: &str) -> String {
+    let click_id = click(app, 101).await;
+    let mut fields = sale(&click_id, order);
+    fields.push(("Amount", amount));
+    queued(app, &s2s(app, &fields).await).await["ActionId"].as_str().unwrap().to_owned()
+}
+
+async fn reverse(app: &TestApp, action_id: &str, reason: &str) -> TestResponse {
+    let path = format!("/api/v1/programs/{PROGRAM}/actions/{action_id}/reverse");
+    let body = json!({"reason": reason}).to_string();
+    app.api(Method::POST, &path, Some(&app.brand_token), Some(&body)).await
+}
+
+/// Everything a brand or partner reads about money: the compatible listing, every
+/// statement with its CSV, and the partner's own statements.
+async fn reports(app: &TestApp) -> Vec<String> {
+    let listing = basic_get(app, &format!("/Advertisers/{}/Actions", app.account_sid)).await.text();
+    let path = |rest: &str| format!("/api/v1/programs/{PROGRAM}/{rest}");
+    let statements = app.api(Method::GET, &path("statements"), Some(&app.brand_token), None).await.json();
+    let mut seen = vec![listing, statements.to_string()];
+    for statement in statements["statements"].as_array().unwrap() {
+        let id = statement["statementId"].as_str().unwrap();
+        let csv = path(&format!("statements/{id}?format=csv"));
+        seen.push(app.api(Method::GET, &csv, Some(&app.brand_token), None).await.text());
+    }
+    seen.push(app.api(Method::GET, &path("statements"), Some(&app.partner_token), None).await.text());
+    seen
+}
+
+#[tokio::test]
+async fn reversing_a_test_action_at_once_leaves_every_report_and_statement_as_it_was() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    document["template_terms"][0]["event_payouts"][0]["locking"] = json!({"months": 0, "days": 3});
+    app.apply_as(&app.account_sid.clone(), &document).await;
+    app.set_time("2027-01-10T15:00:00Z".parse().unwrap());
+    real_order(&app, "R-1", "100").await;
+    app.set_time("2027-02-10T15:00:00Z".parse().unwrap());
+    real_order(&app, "R-2", "60").await;
+    app.set_time("2027-03-01T15:00:00Z".parse().unwrap());
+    app.run_jobs().await;
+    let before = reports(&app).await;
+    assert!(before[1].contains("statementId"), "January's statement exists: {}", before[1]);
+
+    let test = test_action(&app, "TEST-1", "80").await;
+    let shown = action(&app, &test).await;
+    assert_eq!((shown["test"].as_bool(), shown["payout"].as_str()), (Some(true), Some("6.40")), "paid like a real one");
+    let reversed = reverse(&app, &test, "TEST_ACTION").await;
+    assert_eq!(reversed.status, StatusCode::OK, "no waiting period: {}", reversed.text());
+    assert_eq!(reversed.json()["state"], "REVERSED");
+    app.run_jobs().await;
+    assert_eq!(reports(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_test_action_never_reaches_a_statement_or_a_report() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    document["template_terms"][0]["event_payouts"][0]["locking"] = json!({"months": 0, "days": 0});
+    app.apply_as(&app.account_sid.clone(), &document).await;
+    app.set_time("2027-01-10T15:00:00Z".parse().unwrap());
+    let test = test_action(&app, "TEST-2", "80").await;
+    app.set_time("2027-02-02T15:00:00Z".parse().unwrap());
+    app.run_jobs().await;
+    let locked = action(&app, &test).await;
+    assert_eq!((locked["state"].as_str(), locked["statementId"].as_str()), (Some("APPROVED"), None));
+    let statements_path = format!("/api/v1/programs/{PROGRAM}/statements");
+    let statements = app.api(Method::GET, &statements_path, Some(&app.brand_token), None).await;
+    assert_eq!(statements.json()["statements"], json!([]));
+    let listing = basic_get(&app, &format!("/Advertisers/{}/Actions", app.account_sid)).await.json();
+    assert_eq!(listing["@total"], "0", "reports leave test actions out");
+
+    let tag_body = json!({"orderId": "T-3", "amount": "5", "test": true});
+    let refused = native(&app, json!({"orderId": "T-3", "eventTypeId": 1, "mediaPartnerId": 101, "test": "yes"})).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert!(refused.text().contains("\"test\""), "{}", refused.text());
+    let parsed =
+        tally_core::conversion::native::parse(tally_core::ids::ProgramId(PROGRAM), tag_body.as_object().unwrap(), true);
+    assert!(parsed.is_err_and(|errors| errors.iter().any(|error| error.field == "test")), "a page cannot send tests");
+}
+
+#[tokio::test]
+async fn tiers_limits_and_bonuses_count_the_partners_real_actions_of_the_period() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    let payout = &mut document["template_terms"][0]["event_payouts"][0];
+    payout["tiers"] = json!([{"metric": "ACTIONS", "threshold": "3", "period": "MONTH", "payout": {"rate": "12"}}]);
+    payout["limits"] = json!([{"period": "DAY", "max_actions": 4}]);
+    payout["bonuses"] = json!([{"metric": "REVENUE", "threshold": "250", "period": "MONTH", "amount": "25.00"}]);
+    app.apply_as(&app.account_sid.clone(), &document).await;
+    app.set_time("2027-01-10T15:00:00Z".parse().unwrap());
+
+    // A minute between orders: a modification re-prices an action among those made before it.
+    let payout_of = |id: String| {
+        let app = &app;
+        async move {
+            app.advance_minutes(1);
+            action(app, &id).await
+        }
+    };
+    let first = payout_of(real_order(&app, "V-1", "100").await).await;
+    assert_eq!(first["payout"], "8.00");
+    test_action(&app, "TEST-V", "500").await;
+    let second = payout_of(real_order(&app, "V-2", "100").await).await;
+    assert_eq!(second["payout"], "8.00", "the test action counted for nothing");
+    let third_id = real_order(&app, "V-3", "100").await;
+    let third = payout_of(third_id.clone()).await;
+    assert_eq!(third["payout"], "37.00", "the third action reaches the 12 % tier and crosses 250 of revenue");
+    let codes: Vec<&str> =
+        third["payoutNotes"].as_array().unwrap().iter().map(|n| n["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["TIER", "BONUS"]);
+    assert_eq!(third["payoutLines"].as_array().unwrap().len(), 2, "commission and bonus lines");
+
+    let fourth = payout_of(real_order(&app, "V-4", "100").await).await;
+    assert_eq!(fourth["payout"], "12.00", "the tier holds, the bonus was paid once");
+    let fifth = payout_of(real_order(&app, "V-5", "100").await).await;
+    assert_eq!(fifth["payout"], "0.00", "kept, over the daily limit of 4");
+    let notes = fifth["payoutNotes"].as_array().unwrap();
+    let limit = notes.iter().find(|note| note["code"] == "LIMIT_ACTIONS").expect("the limit explains the zero");
+    assert!(limit["message"].as_str().unwrap().contains('4'), "{limit}");
+
+    // Re-priced after a modification, the third action does not count itself: it is
+    // still the third of the month, so it keeps its tier (and the bonus it crossed).
+    let path = format!("/api/v1/programs/{PROGRAM}/actions/{third_id}/modify");
+    let body = json!({"reason": "ORDER_UPDATE", "amount": "90"}).to_string();
+    let modified = app.api(Method::POST, &path, Some(&app.brand_token), Some(&body)).await;
+    assert_eq!(modified.status, StatusCode::OK, "{}", modified.text());
+    assert_eq!(modified.json()["payout"], "35.80", "12 % of 90 plus the bonus");
+}
