@@ -472,11 +472,21 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/programs/{id}/actions/{actionId}/reverse",
             "/programs/{id}/clicks",
             "/programs/{id}/conversions",
-            "/programs/{id}/customers"
+            "/programs/{id}/customers",
+            "/programs/{id}/partners/{partnerId}/withdrawal",
+            "/programs/{id}/statements",
+            "/programs/{id}/statements/{statementId}",
+            "/programs/{id}/statements/{statementId}/paid"
         ]
     );
     for (path, operations) in paths {
-        let uri = format!("/api/v1{}", path.replace("{id}", &PROGRAM.to_string()).replace("{actionId}", "x"));
+        let uri = format!(
+            "/api/v1{}",
+            path.replace("{id}", &PROGRAM.to_string())
+                .replace("{actionId}", "x")
+                .replace("{statementId}", "x")
+                .replace("{partnerId}", "101")
+        );
         for method in operations.as_object().unwrap().keys().filter(|key| *key != "parameters") {
             let method: Method = method.to_uppercase().parse().unwrap();
             let answer = app.api(method.clone(), &uri, None, None).await;
