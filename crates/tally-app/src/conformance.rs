@@ -66,6 +66,7 @@ macro_rules! store_conformance_tests {
             idempotency_keeps_the_first_answer,
             conversions_are_listed_and_imported_for_a_copy,
             actions_are_listed_filtered_sorted_and_paged,
+            submissions_and_updates_are_listed_filtered_and_paged,
             approved_actions_go_on_one_statement_per_key,
             withdrawals_are_replaced_and_period_totals_count_real_actions
         );

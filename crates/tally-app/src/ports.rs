@@ -452,6 +452,47 @@ pub struct ActionQuery {
     pub limit: u32,
 }
 
+/// Which submissions to list (the compatible `APISubmissions`, invalid conversions,
+/// the integration check), newest first unless asked otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubmissionQuery {
+    /// The account that sent them.
+    pub account_sid: String,
+    /// Only those naming this program.
+    pub program: Option<ProgramId>,
+    /// `Some(true)`: refused ones only; `Some(false)`: accepted ones only.
+    pub refused: Option<bool>,
+    /// Only those refused with this code.
+    pub error_type: Option<String>,
+    /// Only `Conversion`, `Modification` or `Reversal`.
+    pub kind: Option<String>,
+    /// Only this order id.
+    pub order_id: Option<String>,
+    /// When they arrived.
+    pub received_at: TimeRange,
+    /// Oldest first instead.
+    pub ascending: bool,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u32,
+}
+
+/// Which action updates to list (the compatible `ActionUpdates`), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateQuery {
+    /// The programs to list from (the caller's); empty lists nothing.
+    pub programs: Vec<ProgramId>,
+    /// Only this action's.
+    pub action_id: Option<String>,
+    /// When they were made.
+    pub at: TimeRange,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u32,
+}
+
 /// A partner's statement (SPEC §8): the approved actions that locked in one month,
 /// with one payment date. What it pays is summed from its actions when read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -730,6 +771,14 @@ pub trait Store: Send + Sync + 'static {
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>>;
     /// How many actions match the query, ignoring its paging.
     async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64>;
+    /// A page of submissions matching the query.
+    async fn list_submissions(&self, query: &SubmissionQuery) -> StoreResult<Vec<SubmissionRecord>>;
+    /// How many submissions match the query, ignoring its paging.
+    async fn count_submissions(&self, query: &SubmissionQuery) -> StoreResult<u64>;
+    /// A page of action updates matching the query.
+    async fn list_action_updates(&self, query: &UpdateQuery) -> StoreResult<Vec<ActionUpdateRecord>>;
+    /// How many action updates match the query, ignoring its paging.
+    async fn count_action_updates(&self, query: &UpdateQuery) -> StoreResult<u64>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.

@@ -2,7 +2,7 @@
 //! parameters (`?1` in SQLite, `$1` in PostgreSQL). Keeping one builder means a filter
 //! added here means the same on both backends, and the conformance suite checks it.
 
-use crate::ports::{ActionQuery, ActionSortKey, TestActions, TimeRange};
+use crate::ports::{ActionQuery, ActionSortKey, SubmissionQuery, TestActions, TimeRange, UpdateQuery};
 
 /// A bound parameter: every filter value is an integer or a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,16 +51,30 @@ impl Builder<'_> {
     }
 }
 
+impl<'a> Builder<'a> {
+    fn new(placeholder: &'a dyn Fn(usize) -> String) -> Self {
+        Builder { conditions: Vec::new(), params: Vec::new(), placeholder }
+    }
+
+    fn programs(&mut self, column: &str, programs: &[tally_core::ids::ProgramId]) {
+        let slots: Vec<String> = programs.iter().map(|program| self.bind(SqlValue::Int(program.0 as i64))).collect();
+        self.conditions.push(match slots.as_slice() {
+            [] => "FALSE".to_owned(),
+            slots => format!("{column} IN ({})", slots.join(", ")),
+        });
+    }
+
+    fn finish(self) -> Filter {
+        let condition = if self.conditions.is_empty() { "TRUE".to_owned() } else { self.conditions.join(" AND ") };
+        Filter { condition, params: self.params }
+    }
+}
+
 /// The `WHERE` clause of an action listing. Program ids are bound one by one (an
 /// account has few programs), so both backends use the `(program_id, …)` indexes.
 pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String) -> Filter {
-    let mut builder = Builder { conditions: Vec::new(), params: Vec::new(), placeholder };
-    let programs: Vec<String> =
-        query.programs.iter().map(|program| builder.bind(SqlValue::Int(program.0 as i64))).collect();
-    builder.conditions.push(match programs.as_slice() {
-        [] => "FALSE".to_owned(),
-        slots => format!("program_id IN ({})", slots.join(", ")),
-    });
+    let mut builder = Builder::new(placeholder);
+    builder.programs("program_id", &query.programs);
     if let Some(owner) = query.owner {
         builder.equals("owner_id", SqlValue::Int(owner.0 as i64));
     }
@@ -84,7 +98,48 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
         TestActions::Only => builder.conditions.push("is_test".to_owned()),
         TestActions::Include => {}
     }
-    Filter { condition: builder.conditions.join(" AND "), params: builder.params }
+    builder.finish()
+}
+
+/// The `WHERE` clause of a submission listing.
+pub fn submission_filter(query: &SubmissionQuery, placeholder: &dyn Fn(usize) -> String) -> Filter {
+    let mut builder = Builder::new(placeholder);
+    builder.equals("account_sid", SqlValue::Text(query.account_sid.clone()));
+    if let Some(program) = query.program {
+        builder.equals("program_id", SqlValue::Int(program.0 as i64));
+    }
+    match query.refused {
+        Some(true) => builder.conditions.push("error_type IS NOT NULL".to_owned()),
+        Some(false) => builder.conditions.push("error_type IS NULL".to_owned()),
+        None => {}
+    }
+    if let Some(code) = &query.error_type {
+        builder.equals("error_type", SqlValue::Text(code.clone()));
+    }
+    if let Some(kind) = &query.kind {
+        builder.equals("kind", SqlValue::Text(kind.clone()));
+    }
+    if let Some(order_id) = &query.order_id {
+        builder.equals("order_id", SqlValue::Text(order_id.clone()));
+    }
+    builder.range("received_at", query.received_at);
+    builder.finish()
+}
+
+/// The `ORDER BY` of a submission listing.
+pub fn submission_order(query: &SubmissionQuery) -> &'static str {
+    if query.ascending { "received_at ASC, submission_id ASC" } else { "received_at DESC, submission_id DESC" }
+}
+
+/// The `WHERE` clause of an action update listing, over `action_update`.
+pub fn update_filter(query: &UpdateQuery, placeholder: &dyn Fn(usize) -> String) -> Filter {
+    let mut builder = Builder::new(placeholder);
+    builder.programs("action_update.program_id", &query.programs);
+    if let Some(action_id) = &query.action_id {
+        builder.equals("action_update.action_id", SqlValue::Text(action_id.clone()));
+    }
+    builder.range("action_update.updated_at", query.at);
+    builder.finish()
 }
 
 /// The `ORDER BY` of an action listing; the action id makes the order total, so pages

@@ -7,9 +7,9 @@ use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
     ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
     ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
-    StoredClick, StoredProgram, SubmissionRecord, UserRecord, WithdrawalRecord,
+    StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery, UserRecord, WithdrawalRecord,
 };
-use tally_app::sql::{SqlValue, action_filter, action_order};
+use tally_app::sql::{SqlValue, action_filter, action_order, submission_filter, submission_order, update_filter};
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::payout::PeriodTotals;
@@ -85,6 +85,14 @@ impl PostgresStore {
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         client.query(&statement, params).await.map_err(store_error)
+    }
+
+    /// Runs a `SELECT count(*)` with a built filter's parameters.
+    async fn count(&self, sql: &str, values: &[SqlValue]) -> StoreResult<u64> {
+        let params = bound(values);
+        let rows = self.query(sql, &param_refs(&params)).await?;
+        let count: i64 = rows.first().map(|row| column(row, 0)).transpose()?.unwrap_or(0);
+        Ok(count as u64)
     }
 
     async fn query_opt(&self, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
@@ -541,11 +549,44 @@ impl Store for PostgresStore {
 
     async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64> {
         let filter = action_filter(query, &numbered);
-        let sql = format!("SELECT count(*) FROM action WHERE {}", filter.condition);
+        self.count(&format!("SELECT count(*) FROM action WHERE {}", filter.condition), &filter.params).await
+    }
+
+    async fn list_submissions(&self, query: &SubmissionQuery) -> StoreResult<Vec<SubmissionRecord>> {
+        let filter = submission_filter(query, &numbered);
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submission WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+            filter.condition,
+            submission_order(query),
+            query.limit,
+            query.offset
+        );
         let params = bound(&filter.params);
-        let rows = self.query(&sql, &param_refs(&params)).await?;
-        let count: i64 = rows.first().map(|row| column(row, 0)).transpose()?.unwrap_or(0);
-        Ok(count as u64)
+        self.query(&sql, &param_refs(&params)).await?.iter().map(submission_row).collect()
+    }
+
+    async fn count_submissions(&self, query: &SubmissionQuery) -> StoreResult<u64> {
+        let filter = submission_filter(query, &numbered);
+        self.count(&format!("SELECT count(*) FROM submission WHERE {}", filter.condition), &filter.params).await
+    }
+
+    async fn list_action_updates(&self, query: &UpdateQuery) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let filter = update_filter(query, &numbered);
+        let sql = format!(
+            "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+             WHERE {} ORDER BY action_update.updated_at, action_update.update_id LIMIT {} OFFSET {}",
+            qualified_update_columns(),
+            filter.condition,
+            query.limit,
+            query.offset
+        );
+        let params = bound(&filter.params);
+        self.query(&sql, &param_refs(&params)).await?.iter().map(action_update_row).collect()
+    }
+
+    async fn count_action_updates(&self, query: &UpdateQuery) -> StoreResult<u64> {
+        let filter = update_filter(query, &numbered);
+        self.count(&format!("SELECT count(*) FROM action_update WHERE {}", filter.condition), &filter.params).await
     }
 
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {

@@ -5,9 +5,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tally_app::ports::{
     ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
-    IdentityLinkRecord, SubmissionRecord,
+    IdentityLinkRecord, SubmissionQuery, SubmissionRecord, UpdateQuery,
 };
-use tally_app::sql::{SqlValue, action_filter, action_order};
+use tally_app::sql::{SqlValue, action_filter, action_order, submission_filter, submission_order, update_filter};
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::money::Currency;
@@ -502,6 +502,68 @@ pub(crate) fn list_actions(connection: &Connection, query: &ActionQuery) -> rusq
 pub(crate) fn count_actions(connection: &Connection, query: &ActionQuery) -> rusqlite::Result<u64> {
     let filter = action_filter(query, &numbered);
     let sql = format!("SELECT count(*) FROM action WHERE {}", filter.condition);
+    let count: i64 =
+        connection.prepare_cached(&sql)?.query_row(params_from_iter(sql_params(filter.params)), |row| row.get(0))?;
+    Ok(count as u64)
+}
+
+/// A page of submissions (see `Store::list_submissions`).
+pub(crate) fn list_submissions(
+    connection: &Connection,
+    query: &SubmissionQuery,
+) -> rusqlite::Result<Vec<SubmissionRecord>> {
+    let filter = submission_filter(query, &numbered);
+    let sql = format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM submission WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+        filter.condition,
+        submission_order(query),
+        query.limit,
+        query.offset
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(sql_params(filter.params)), submission_row)?;
+    rows.collect()
+}
+
+/// How many submissions match (see `Store::count_submissions`).
+pub(crate) fn count_submissions(connection: &Connection, query: &SubmissionQuery) -> rusqlite::Result<u64> {
+    let filter = submission_filter(query, &numbered);
+    let sql = format!("SELECT count(*) FROM submission WHERE {}", filter.condition);
+    let count: i64 =
+        connection.prepare_cached(&sql)?.query_row(params_from_iter(sql_params(filter.params)), |row| row.get(0))?;
+    Ok(count as u64)
+}
+
+/// The update columns, qualified where the join with `action` would make them ambiguous.
+pub(crate) fn qualified_update_columns() -> String {
+    ACTION_UPDATE_COLUMNS
+        .split(',')
+        .map(|column| format!("action_update.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page of action updates (see `Store::list_action_updates`).
+pub(crate) fn list_action_updates(
+    connection: &Connection,
+    query: &UpdateQuery,
+) -> rusqlite::Result<Vec<ActionUpdateRecord>> {
+    let filter = update_filter(query, &numbered);
+    let sql = format!(
+        "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
+         WHERE {} ORDER BY action_update.updated_at, action_update.update_id LIMIT {} OFFSET {}",
+        qualified_update_columns(),
+        filter.condition,
+        query.limit,
+        query.offset
+    );
+    action_updates(connection, &sql, params_from_iter(sql_params(filter.params)))
+}
+
+/// How many action updates match (see `Store::count_action_updates`).
+pub(crate) fn count_action_updates(connection: &Connection, query: &UpdateQuery) -> rusqlite::Result<u64> {
+    let filter = update_filter(query, &numbered);
+    let sql = format!("SELECT count(*) FROM action_update WHERE {}", filter.condition);
     let count: i64 =
         connection.prepare_cached(&sql)?.query_row(params_from_iter(sql_params(filter.params)), |row| row.get(0))?;
     Ok(count as u64)

@@ -7,7 +7,7 @@ use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
     ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
     ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
-    StoredClick, StoredProgram, SubmissionRecord, UserRecord, WithdrawalRecord,
+    StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery, UserRecord, WithdrawalRecord,
 };
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
@@ -399,7 +399,7 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
                  WHERE action_update.action_id = ?1 ORDER BY updated_at, update_id",
-                qualified_update_columns()
+                conversions::qualified_update_columns()
             );
             conversions::action_updates(connection, &sql, [action_id])
         })
@@ -517,6 +517,26 @@ impl Store for SqliteStore {
     async fn count_actions(&self, query: &ActionQuery) -> StoreResult<u64> {
         let query = query.clone();
         self.read(move |connection| conversions::count_actions(connection, &query)).await
+    }
+
+    async fn list_submissions(&self, query: &SubmissionQuery) -> StoreResult<Vec<SubmissionRecord>> {
+        let query = query.clone();
+        self.read(move |connection| conversions::list_submissions(connection, &query)).await
+    }
+
+    async fn count_submissions(&self, query: &SubmissionQuery) -> StoreResult<u64> {
+        let query = query.clone();
+        self.read(move |connection| conversions::count_submissions(connection, &query)).await
+    }
+
+    async fn list_action_updates(&self, query: &UpdateQuery) -> StoreResult<Vec<ActionUpdateRecord>> {
+        let query = query.clone();
+        self.read(move |connection| conversions::list_action_updates(connection, &query)).await
+    }
+
+    async fn count_action_updates(&self, query: &UpdateQuery) -> StoreResult<u64> {
+        let query = query.clone();
+        self.read(move |connection| conversions::count_action_updates(connection, &query)).await
     }
 
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {
@@ -711,7 +731,7 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT {}, action.currency FROM action_update JOIN action USING (action_id)
                  WHERE update_id > ?1 ORDER BY update_id LIMIT ?2",
-                qualified_update_columns()
+                conversions::qualified_update_columns()
             );
             conversions::action_updates(connection, &sql, params![after, limit])
         })
@@ -747,13 +767,4 @@ impl Store for SqliteStore {
         })
         .await
     }
-}
-
-/// The update columns, qualified where the join with `action` would make them ambiguous.
-fn qualified_update_columns() -> String {
-    conversions::ACTION_UPDATE_COLUMNS
-        .split(',')
-        .map(|column| format!("action_update.{}", column.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

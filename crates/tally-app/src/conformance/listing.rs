@@ -6,7 +6,10 @@ use rust_decimal::Decimal;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
 
 use super::{account, at, sample_action, sample_submission};
-use crate::ports::{ActionQuery, ActionRecord, ActionSortKey, Store, SubmissionRecord, TestActions, TimeRange};
+use crate::ports::{
+    ActionQuery, ActionRecord, ActionSortKey, ActionUpdateRecord, Store, SubmissionQuery, SubmissionRecord,
+    TestActions, TimeRange, UpdateQuery,
+};
 
 pub(super) async fn store_action(store: &dyn Store, action: &ActionRecord) {
     let submission = SubmissionRecord {
@@ -88,4 +91,74 @@ pub async fn actions_are_listed_filtered_sorted_and_paged(store: Arc<dyn Store>)
         paged.extend(rows.into_iter().map(|action| action.action_id));
     }
     assert_eq!(paged, ["a8", "a7", "a6", "a5", "a4", "a3", "a2", "a1", "a0"]);
+}
+
+/// Submissions are listed per account, newest first, filtered by program, refusal,
+/// code, kind, order and time; action updates per program, oldest first.
+pub async fn submissions_and_updates_are_listed_filtered_and_paged(store: Arc<dyn Store>) {
+    store.insert_account(&account("TA1")).await.unwrap();
+    for n in 0..6_i64 {
+        let mut submission = sample_submission(&format!("s{n}"));
+        submission.received_at = at(100 + n);
+        submission.order_id = Some(format!("O-{n}"));
+        if n % 2 == 0 {
+            (submission.error_type, submission.error_reason) = (None, None);
+        }
+        if n == 5 {
+            submission.error_type = Some("CONV_DUPLICATE".into());
+            submission.kind = "Reversal".into();
+        }
+        store.record_conversion(&submission, None, &[]).await.unwrap();
+    }
+    let other = SubmissionRecord { account_sid: "TA2".into(), ..sample_submission("x") };
+    store.insert_account(&account("TA2")).await.unwrap();
+    store.record_conversion(&other, None, &[]).await.unwrap();
+
+    let base = SubmissionQuery { account_sid: "TA1".into(), limit: 100, ..SubmissionQuery::default() };
+    let listed = store.list_submissions(&base).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|submission| submission.submission_id.as_str()).collect();
+    assert_eq!(ids, ["s5", "s4", "s3", "s2", "s1", "s0"], "newest first, one account");
+    let count = |query: SubmissionQuery| {
+        let store = store.clone();
+        async move { store.count_submissions(&query).await.unwrap() }
+    };
+    assert_eq!(count(base.clone()).await, 6);
+    assert_eq!(count(SubmissionQuery { refused: Some(true), ..base.clone() }).await, 3);
+    assert_eq!(count(SubmissionQuery { refused: Some(false), ..base.clone() }).await, 3);
+    assert_eq!(count(SubmissionQuery { error_type: Some("UNCLAIMED".into()), ..base.clone() }).await, 2);
+    assert_eq!(count(SubmissionQuery { kind: Some("Reversal".into()), ..base.clone() }).await, 1);
+    assert_eq!(count(SubmissionQuery { order_id: Some("O-3".into()), ..base.clone() }).await, 1);
+    assert_eq!(count(SubmissionQuery { program: Some(ProgramId(2)), ..base.clone() }).await, 0);
+    let window = TimeRange { from: Some(at(101)), to: Some(at(102)) };
+    assert_eq!(count(SubmissionQuery { received_at: window, ..base.clone() }).await, 2);
+    let oldest = SubmissionQuery { ascending: true, offset: 1, limit: 2, ..base.clone() };
+    let page: Vec<String> =
+        store.list_submissions(&oldest).await.unwrap().into_iter().map(|submission| submission.submission_id).collect();
+    assert_eq!(page, ["s1", "s2"]);
+
+    let action = sample_action("a1", "O-9", "s-a1");
+    store_action(store.as_ref(), &action).await;
+    for (n, reason) in ["ITEM_RETURNED", "ORDER_UPDATE"].into_iter().enumerate() {
+        let update = ActionUpdateRecord {
+            update_id: format!("u{n}"),
+            action_id: "a1".into(),
+            program: ProgramId(1),
+            at: at(200 + n as i64),
+            actor: "TA1".into(),
+            from_state: "PENDING".into(),
+            to_state: "PENDING".into(),
+            delta_amount: Decimal::new(-1, 0),
+            delta_payout: Decimal::new(0, 0),
+            reason: reason.into(),
+        };
+        store.import_action_updates(&[update]).await.unwrap();
+    }
+    let updates = UpdateQuery { programs: vec![ProgramId(1)], limit: 10, ..UpdateQuery::default() };
+    let reasons: Vec<String> =
+        store.list_action_updates(&updates).await.unwrap().into_iter().map(|update| update.reason).collect();
+    assert_eq!(reasons, ["ITEM_RETURNED", "ORDER_UPDATE"]);
+    let later = UpdateQuery { at: TimeRange { from: Some(at(201)), to: None }, ..updates.clone() };
+    assert_eq!(store.count_action_updates(&later).await.unwrap(), 1);
+    let elsewhere = UpdateQuery { programs: vec![ProgramId(2)], ..updates };
+    assert_eq!(store.count_action_updates(&elsewhere).await.unwrap(), 0);
 }
