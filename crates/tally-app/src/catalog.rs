@@ -66,6 +66,14 @@ impl Catalog {
         self.programs.get(&id)
     }
 
+    /// The day an instant falls on in a program's time zone (UTC for an unknown program).
+    pub fn local_day(&self, program: ProgramId, at: jiff::Timestamp) -> jiff::civil::Date {
+        match self.program(program) {
+            Some(entry) => at.to_zoned(entry.program.time_zone().clone()).date(),
+            None => crate::rollup::utc_day(at),
+        }
+    }
+
     /// Every program, in no particular order.
     pub fn programs(&self) -> impl Iterator<Item = &ProgramEntry> {
         self.programs.values()

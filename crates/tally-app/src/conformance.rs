@@ -16,9 +16,11 @@ use tally_core::ids::{AdId, ClickId, PartnerId, ProgramId, VisitorId};
 
 pub mod conversions;
 pub mod listing;
+pub mod rollups;
 pub mod statements;
 pub use conversions::*;
 pub use listing::*;
+pub use rollups::*;
 pub use statements::*;
 
 use crate::ports::{
@@ -68,7 +70,8 @@ macro_rules! store_conformance_tests {
             actions_are_listed_filtered_sorted_and_paged,
             submissions_and_updates_are_listed_filtered_and_paged,
             approved_actions_go_on_one_statement_per_key,
-            withdrawals_are_replaced_and_period_totals_count_real_actions
+            withdrawals_are_replaced_and_period_totals_count_real_actions,
+            rollups_equal_a_recount_of_the_raw_rows
         );
     };
     (@each $make_store:path; $($name:ident),*) => {
@@ -204,7 +207,7 @@ pub async fn programs_belong_to_one_account(store: Arc<dyn Store>) {
 }
 
 pub(crate) fn batch(first_seq: u64, clicks: Vec<Click>) -> ClickBatch {
-    ClickBatch { log_id: "node-a".into(), first_seq, clicks }
+    ClickBatch { log_id: "node-a".into(), first_seq, clicks, days: Vec::new() }
 }
 
 /// A batch loaded again, whole or in part, is stored once; each log keeps its own
@@ -219,7 +222,8 @@ pub async fn click_batches_load_exactly_once_per_log(store: Arc<dyn Store>) {
     let read: Vec<Click> =
         store.clicks_page(&whole_range(), None, 100).await.unwrap().into_iter().map(|s| s.click).collect();
     assert_eq!(read, clicks);
-    let other_node = ClickBatch { log_id: "node-b".into(), first_seq: 1, clicks: clicks[..2].to_vec() };
+    let other_node =
+        ClickBatch { log_id: "node-b".into(), first_seq: 1, clicks: clicks[..2].to_vec(), days: Vec::new() };
     store.append_clicks(other_node).await.unwrap();
     assert_eq!(store.click_checkpoint("node-b").await.unwrap(), Some(2));
     assert_eq!(store.count_clicks(ProgramId(1)).await.unwrap(), 12);
@@ -328,7 +332,12 @@ pub async fn everything_can_be_listed_for_a_copy(store: Arc<dyn Store>) {
     clicks[3].program = ProgramId(2);
     store.append_clicks(batch(1, clicks[..4].to_vec())).await.unwrap();
     store
-        .append_clicks(ClickBatch { log_id: "node-b".into(), first_seq: 3, clicks: clicks[4..].to_vec() })
+        .append_clicks(ClickBatch {
+            log_id: "node-b".into(),
+            first_seq: 3,
+            clicks: clicks[4..].to_vec(),
+            days: Vec::new(),
+        })
         .await
         .unwrap();
     assert_eq!(store.click_checkpoints().await.unwrap(), vec![("node-a".into(), 4), ("node-b".into(), 5)]);
@@ -362,9 +371,9 @@ pub async fn imported_programs_and_clicks_keep_revisions_and_order(store: Arc<dy
     assert_eq!(store.save_program("TA1", ProgramId(9), "{\"v\":5}", at(21)).await.unwrap(), SaveOutcome::Updated(5));
 
     let clicks: Vec<Click> = (0..12).map(|n| sample_click(n, at(100 - n as i64))).collect();
-    store.import_clicks(clicks[..5].to_vec()).await.unwrap();
-    store.import_clicks(Vec::new()).await.unwrap();
-    store.import_clicks(clicks[5..].to_vec()).await.unwrap();
+    store.import_clicks(clicks[..5].to_vec(), Vec::new()).await.unwrap();
+    store.import_clicks(Vec::new(), Vec::new()).await.unwrap();
+    store.import_clicks(clicks[5..].to_vec(), Vec::new()).await.unwrap();
     assert_eq!(store.click_checkpoints().await.unwrap(), vec![]);
     let read: Vec<Click> = store.clicks_after(0, 100).await.unwrap().into_iter().map(|s| s.click).collect();
     assert_eq!(read, clicks);

@@ -444,6 +444,8 @@ impl Conversions {
             detail: String::new(),
             locking_at: locking_at(program, owner, owner_kind, checked),
             statement_id: None,
+            event_day: checked.at.to_zoned(program.time_zone().clone()).date(),
+            device: credited.map(|click| click.device.as_str().to_owned()),
         }
     }
 

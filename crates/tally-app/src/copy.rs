@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 use tally_core::click::Click;
 
+use crate::catalog::{Catalog, compile_stored};
 use crate::ports::{Store, StoreError, StoredProgram};
 
 /// Clicks copied per page.
@@ -101,9 +102,12 @@ pub async fn copy_store(
     for user in from.users().await? {
         to.insert_user(&user).await?;
     }
-    for program in from.programs().await? {
-        to.import_program(&program).await?;
+    let programs = from.programs().await?;
+    for program in &programs {
+        to.import_program(program).await?;
     }
+    // The target's click rollup counts each click on its program's local day.
+    let catalog = Catalog::new(programs.iter().filter_map(compile_stored).collect(), Default::default());
     let mut after = 0;
     let mut copied = 0;
     loop {
@@ -111,7 +115,9 @@ pub async fn copy_store(
         let Some(last) = page.last() else { break };
         after = last.cursor.seq;
         copied += page.len() as u64;
-        to.import_clicks(page.into_iter().map(|stored| stored.click).collect()).await?;
+        let clicks: Vec<Click> = page.into_iter().map(|stored| stored.click).collect();
+        let days = clicks.iter().map(|click| catalog.local_day(click.program, click.at)).collect();
+        to.import_clicks(clicks, days).await?;
         progress(copied);
     }
     for (log_id, seq) in from.click_checkpoints().await? {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod ports;
 mod pricing;
 pub mod programs;
+pub mod rollup;
 pub mod secrets;
 pub mod sql;
 pub mod statements;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::catalog::CatalogHandle;
 use crate::metrics::Metrics;
 use crate::ports::{ClickLogReader, DurableProbe, Store, StoreError};
 
@@ -53,6 +54,7 @@ impl ClickLoader {
     pub async fn start(
         readers: Vec<Box<dyn ClickLogReader>>,
         store: Arc<dyn Store>,
+        catalog: Arc<CatalogHandle>,
         metrics: Arc<Metrics>,
     ) -> Result<ClickLoader, StoreError> {
         let shared =
@@ -69,6 +71,7 @@ impl ClickLoader {
             let worker = Worker {
                 reader,
                 store: store.clone(),
+                catalog: catalog.clone(),
                 runtime: tokio::runtime::Handle::current(),
                 shared: shared.clone(),
                 loaded: loaded.clone(),
@@ -124,6 +127,8 @@ impl ClickLoader {
 struct Worker {
     reader: Box<dyn ClickLogReader>,
     store: Arc<dyn Store>,
+    /// For each click's local day, which the click rollup counts it on.
+    catalog: Arc<CatalogHandle>,
     runtime: tokio::runtime::Handle,
     shared: Arc<Shared>,
     loaded: Arc<AtomicU64>,
@@ -162,9 +167,12 @@ impl Worker {
     }
 
     fn load_after(&mut self, loaded: u64) -> Result<(), String> {
-        let Some(batch) = self.reader.read_after(loaded, LOAD_BATCH).map_err(|error| error.to_string())? else {
+        let Some(mut batch) = self.reader.read_after(loaded, LOAD_BATCH).map_err(|error| error.to_string())? else {
             return Ok(());
         };
+        // Reports count a click on its program's local day.
+        let catalog = self.catalog.get();
+        batch.days = batch.clicks.iter().map(|click| catalog.local_day(click.program, click.at)).collect();
         let (last, count) = (batch.last_seq(), batch.clicks.len() as u64);
         self.runtime.block_on(self.store.append_clicks(batch)).map_err(|error| error.to_string())?;
         self.loaded.store(last, Ordering::Release);

@@ -167,6 +167,9 @@ pub struct ClickBatch {
     pub first_seq: u64,
     /// The clicks, in log order.
     pub clicks: Vec<Click>,
+    /// Each click's day in its program's time zone, for the click rollup; a click
+    /// without one (the list is shorter) counts on its UTC day.
+    pub days: Vec<Date>,
 }
 
 impl ClickBatch {
@@ -276,6 +279,11 @@ pub struct ActionRecord {
     pub locking_at: Option<Timestamp>,
     /// The statement it is on, once approved and stated.
     pub statement_id: Option<String>,
+    /// The event's day in the program's time zone, fixed when the action is made: the
+    /// day reports count it on.
+    pub event_day: Date,
+    /// The device type of the credited click, for reports by device.
+    pub device: Option<String>,
 }
 
 /// Two identifiers seen together (a visitor and a customer, say): linked ids form one
@@ -491,6 +499,67 @@ pub struct UpdateQuery {
     pub offset: u64,
     /// Rows to return at most.
     pub limit: u32,
+}
+
+/// What a performance report groups by (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportDimension {
+    /// The local day.
+    Day,
+    /// The partner or media source.
+    Partner,
+    /// The ad.
+    Ad,
+    /// The device type.
+    Device,
+    /// The shared id.
+    SharedId,
+}
+
+/// Which rollup rows to sum, and by what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupQuery {
+    /// The program.
+    pub program: ProgramId,
+    /// First local day (inclusive).
+    pub from: Date,
+    /// Last local day (inclusive).
+    pub to: Date,
+    /// The dimensions to group by, in order; empty sums everything into one row.
+    pub by: Vec<ReportDimension>,
+    /// Only this partner's.
+    pub owner: Option<PartnerId>,
+    /// Only this event type's actions (clicks have none, and are not filtered).
+    pub event_type: Option<EventTypeId>,
+    /// Test actions or not (clicks are never tests).
+    pub test: TestActions,
+}
+
+/// Clicks summed for one key: the key's values in the order of [`RollupQuery::by`]
+/// (a day as `2026-11-24`, ids as numbers, no ad as `-1`, no device or shared id as ``).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickSums {
+    /// The key.
+    pub key: Vec<String>,
+    /// Clicks.
+    pub clicks: u64,
+    /// Unique clicks.
+    pub unique_clicks: u64,
+}
+
+/// Actions summed for one key and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionSums {
+    /// The key, as for [`ClickSums`].
+    pub key: Vec<String>,
+    /// The currency of the amounts.
+    pub currency: Currency,
+    /// Actions that count (not reversed).
+    pub actions: u64,
+    /// Their sale amount.
+    pub sale_amount: Decimal,
+    /// Their payout.
+    pub payout: Decimal,
 }
 
 /// A partner's statement (SPEC §8): the approved actions that locked in one month,
@@ -779,6 +848,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_action_updates(&self, query: &UpdateQuery) -> StoreResult<Vec<ActionUpdateRecord>>;
     /// How many action updates match the query, ignoring its paging.
     async fn count_action_updates(&self, query: &UpdateQuery) -> StoreResult<u64>;
+    /// Clicks of the click rollup, summed by the query's dimensions.
+    async fn click_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ClickSums>>;
+    /// Actions of the action rollup, summed by the query's dimensions and currency.
+    async fn action_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ActionSums>>;
     /// Finds a submission of an account.
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.
@@ -817,7 +890,7 @@ pub trait Store: Send + Sync + 'static {
     async fn import_program(&self, program: &StoredProgram) -> StoreResult<()>;
     /// Appends clicks in the given order, in one transaction, without touching any click
     /// log checkpoint.
-    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()>;
+    async fn import_clicks(&self, clicks: Vec<Click>, days: Vec<Date>) -> StoreResult<()>;
     /// Sets a click log's checkpoint, creating or replacing it.
     async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()>;
     /// Reads up to `limit` submissions with ids after `after` (empty to start), by id.

@@ -2,7 +2,9 @@
 //! parameters (`?1` in SQLite, `$1` in PostgreSQL). Keeping one builder means a filter
 //! added here means the same on both backends, and the conformance suite checks it.
 
-use crate::ports::{ActionQuery, ActionSortKey, SubmissionQuery, TestActions, TimeRange, UpdateQuery};
+use crate::ports::{
+    ActionQuery, ActionSortKey, ReportDimension, RollupQuery, SubmissionQuery, TestActions, TimeRange, UpdateQuery,
+};
 
 /// A bound parameter: every filter value is an integer or a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +142,69 @@ pub fn update_filter(query: &UpdateQuery, placeholder: &dyn Fn(usize) -> String)
     }
     builder.range("action_update.updated_at", query.at);
     builder.finish()
+}
+
+/// Which rollup a sum reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    /// `click_day`: clicks and unique clicks.
+    Clicks,
+    /// `action_day`: actions, sale amount and payout, per currency.
+    Actions,
+}
+
+/// The query summing a rollup by the query's dimensions: the key's columns as text
+/// first, then (for actions) the currency, then the sums as 64-bit integers.
+pub fn rollup_sum(
+    rollup: Rollup,
+    query: &RollupQuery,
+    placeholder: &dyn Fn(usize) -> String,
+) -> (String, Vec<SqlValue>) {
+    let mut builder = Builder::new(placeholder);
+    builder.equals("program_id", SqlValue::Int(query.program.0 as i64));
+    let from = builder.bind(SqlValue::Text(query.from.to_string()));
+    let to = builder.bind(SqlValue::Text(query.to.to_string()));
+    builder.conditions.push(format!("day BETWEEN {from} AND {to}"));
+    if let Some(owner) = query.owner {
+        builder.equals("owner_id", SqlValue::Int(owner.0 as i64));
+    }
+    let mut keys: Vec<&str> = query.by.iter().map(|dimension| dimension_column(*dimension)).collect();
+    let (table, sums) = match rollup {
+        Rollup::Clicks => {
+            ("click_day", "CAST(coalesce(sum(clicks), 0) AS BIGINT), CAST(coalesce(sum(unique_clicks), 0) AS BIGINT)")
+        }
+        Rollup::Actions => {
+            if let Some(event_type) = query.event_type {
+                builder.equals("event_type_id", SqlValue::Int(event_type.0 as i64));
+            }
+            match query.test {
+                TestActions::Exclude => builder.conditions.push("NOT is_test".to_owned()),
+                TestActions::Only => builder.conditions.push("is_test".to_owned()),
+                TestActions::Include => {}
+            }
+            keys.push("currency");
+            (
+                "action_day",
+                "CAST(sum(actions) AS BIGINT), CAST(sum(sale_amount_minor) AS BIGINT), CAST(sum(payout_minor) AS BIGINT)",
+            )
+        }
+    };
+    let filter = builder.finish();
+    let selected: Vec<String> = keys.iter().map(|column| format!("CAST({column} AS TEXT)")).collect();
+    let select = selected.iter().map(|column| format!("{column}, ")).collect::<String>();
+    let group = if keys.is_empty() { String::new() } else { format!(" GROUP BY {}", keys.join(", ")) };
+    let sql = format!("SELECT {select}{sums} FROM {table} WHERE {}{group}", filter.condition);
+    (sql, filter.params)
+}
+
+fn dimension_column(dimension: ReportDimension) -> &'static str {
+    match dimension {
+        ReportDimension::Day => "day",
+        ReportDimension::Partner => "owner_id",
+        ReportDimension::Ad => "ad_id",
+        ReportDimension::Device => "device",
+        ReportDimension::SharedId => "shared_id",
+    }
 }
 
 /// The `ORDER BY` of an action listing; the action id makes the order total, so pages

@@ -120,7 +120,7 @@ impl ClickLogReader for JournalReader {
                 _ => return Err(damaged(format!("click journal damaged before click {}", cursor.next_seq))),
             }
         }
-        let batch = ClickBatch { log_id: self.shared.log_id.clone(), first_seq: wanted, clicks };
+        let batch = ClickBatch { log_id: self.shared.log_id.clone(), first_seq: wanted, clicks, days: Vec::new() };
         self.cursor = Some(cursor);
         Ok((!batch.clicks.is_empty()).then_some(batch))
     }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use tally_app::ports::{
     ActionRecord, ActionUpdateRecord, IdempotencyRecord, IdentityLinkRecord, StoreError, StoreResult, SubmissionRecord,
 };
+use tally_app::rollup::utc_day;
 use tally_core::click::OwnerKind;
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId};
 use tally_core::money::Currency;
@@ -14,6 +15,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use crate::connect::describe;
+use crate::rollups;
 use crate::rows::{column, id_from_sql, id_to_sql, micros, time_column, timestamp};
 use crate::write::store_error;
 
@@ -24,7 +26,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail, locking_at, statement_id";
+    submission_id, is_test, detail, locking_at, statement_id, event_day, device";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -166,10 +168,11 @@ pub(crate) fn submission_row(row: &Row) -> StoreResult<SubmissionRecord> {
 pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &ActionRecord) -> StoreResult<()> {
     let sale_amount = to_minor(action.sale_amount, action.currency, "sale amount")?;
     let payout = to_minor(action.payout, action.currency, "payout")?;
-    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(30));
+    let sql = format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(32));
     let statement = transaction.prepare_cached(&sql).await.map_err(store_error)?;
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
-    let params: [&(dyn ToSql + Sync); 30] = [
+    let event_day = action.event_day.to_string();
+    let params: [&(dyn ToSql + Sync); 32] = [
         &action.action_id,
         &id_to_sql(action.program.0),
         &id_to_sql(action.event_type.0),
@@ -200,8 +203,11 @@ pub(crate) async fn insert_action(transaction: &Transaction<'_>, action: &Action
         &action.detail,
         &action.locking_at.map(micros),
         &action.statement_id,
+        &event_day,
+        &action.device,
     ];
-    transaction.execute(&statement, &params).await.map_err(|error| action_error(error, action)).map(drop)
+    transaction.execute(&statement, &params).await.map_err(|error| action_error(error, action))?;
+    rollups::add_action_delta(transaction, &action.action_id, rollups::counts(&action.state), sale_amount, payout).await
 }
 
 /// Reads a row selected with [`ACTION_COLUMNS`].
@@ -240,6 +246,11 @@ pub(crate) fn action_row(row: &Row) -> StoreResult<ActionRecord> {
         detail: column(row, 27)?,
         locking_at: column::<Option<i64>>(row, 28)?.map(timestamp).transpose()?,
         statement_id: column(row, 29)?,
+        event_day: match column::<Option<&str>>(row, 30)? {
+            Some(text) => text.parse().map_err(|_| StoreError::Corrupt(format!("malformed day {text:?}")))?,
+            None => utc_day(time_column(row, 4)?),
+        },
+        device: column(row, 31)?,
     })
 }
 

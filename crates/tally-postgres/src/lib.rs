@@ -14,6 +14,7 @@
 mod connect;
 mod conversions;
 mod migrate;
+mod rollups;
 mod rows;
 mod statements;
 mod store;

@@ -3,13 +3,17 @@
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use tally_app::ports::{
-    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
-    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
-    ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
-    StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery, UserRecord, WithdrawalRecord,
+    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionSums, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
+    ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
+    PartnerPeriod, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord, StatementSummary,
+    Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery,
+    UserRecord, WithdrawalRecord,
 };
-use tally_app::sql::{SqlValue, action_filter, action_order, submission_filter, submission_order, update_filter};
+use tally_app::sql::{
+    Rollup, SqlValue, action_filter, action_order, rollup_sum, submission_filter, submission_order, update_filter,
+};
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::payout::PeriodTotals;
@@ -589,6 +593,20 @@ impl Store for PostgresStore {
         self.count(&format!("SELECT count(*) FROM action_update WHERE {}", filter.condition), &filter.params).await
     }
 
+    async fn click_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ClickSums>> {
+        let (sql, values) = rollup_sum(Rollup::Clicks, query, &numbered);
+        let params = bound(&values);
+        let rows = self.query(&sql, &param_refs(&params)).await?;
+        rows.iter().map(|row| crate::rollups::click_sums_row(row, query.by.len())).collect()
+    }
+
+    async fn action_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ActionSums>> {
+        let (sql, values) = rollup_sum(Rollup::Actions, query, &numbered);
+        let params = bound(&values);
+        let rows = self.query(&sql, &param_refs(&params)).await?;
+        rows.iter().map(|row| crate::rollups::action_sums_row(row, query.by.len())).collect()
+    }
+
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {
         let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id = $1");
         self.query_opt(&sql, &[&action_id]).await?.as_ref().map(action_row).transpose()
@@ -682,14 +700,17 @@ impl Store for PostgresStore {
         .map(drop)
     }
 
-    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
+    async fn import_clicks(&self, clicks: Vec<Click>, days: Vec<Date>) -> StoreResult<()> {
         if clicks.is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
-        let insert = client.prepare_cached(&insert_clicks_sql()).await.map_err(store_error)?;
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(store_error)?;
+        let insert = transaction.prepare_cached(&insert_clicks_sql()).await.map_err(store_error)?;
         let arrays = ClickArrays::new(&clicks);
-        client.execute(&insert, &arrays.params()).await.map_err(store_error).map(drop)
+        transaction.execute(&insert, &arrays.params()).await.map_err(store_error)?;
+        crate::rollups::add_click_days(&transaction, &tally_app::rollup::click_days(&clicks, &days)).await?;
+        transaction.commit().await.map_err(store_error)
     }
 
     async fn import_click_checkpoint(&self, log_id: &str, seq: u64) -> StoreResult<()> {

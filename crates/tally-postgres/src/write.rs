@@ -7,6 +7,7 @@ use tally_app::ports::{
     ActionChange, ActionRecord, ActionUpdateRecord, ClickBatch, ForgetCustomer, ForgetReport, IdempotencyRecord,
     IdentityLinkRecord, SaveOutcome, StoreError, StoreResult, SubmissionRecord,
 };
+use tally_app::rollup::click_days;
 use tally_core::money::Currency;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -15,6 +16,7 @@ use crate::connect::describe;
 use crate::conversions::{
     ACTION_UPDATE_COLUMNS, LinkArrays, insert_action, insert_idempotency, insert_links_sql, insert_submission, to_minor,
 };
+use crate::rollups;
 use crate::rows::{ClickArrays, column, id_to_sql, insert_clicks_sql, micros};
 
 /// Maps a failed query: a broken uniqueness or reference rule is a conflict (as in
@@ -51,8 +53,11 @@ pub(crate) async fn load_batch(client: &mut Object, batch: &ClickBatch) -> Store
         return transaction.rollback().await.map_err(store_error);
     }
     let insert = transaction.prepare_cached(&insert_clicks_sql()).await.map_err(store_error)?;
-    let arrays = ClickArrays::new(&batch.clicks[already..]);
+    let fresh = &batch.clicks[already..];
+    let arrays = ClickArrays::new(fresh);
     transaction.execute(&insert, &arrays.params()).await.map_err(store_error)?;
+    let days = batch.days.get(already..).unwrap_or(&[]);
+    rollups::add_click_days(&transaction, &click_days(fresh, days)).await?;
     transaction
         .execute(
             "UPDATE click_checkpoint SET loaded_through = $2, updated_at = $3 WHERE log_id = $1",
@@ -185,6 +190,10 @@ pub(crate) async fn change_action(client: &mut Object, change: &ActionChange) ->
         .map_err(store_error)?;
     if changed == 1 {
         insert_action_update(&transaction, &change.update, currency).await?;
+        let actions = rollups::counts(&change.new_state) - rollups::counts(&change.expected_state);
+        let sale = to_minor(change.update.delta_amount, currency, "sale amount change")?;
+        let payout = to_minor(change.update.delta_payout, currency, "payout change")?;
+        rollups::add_action_delta(&transaction, &change.update.action_id, actions, sale, payout).await?;
     }
     transaction.commit().await.map_err(store_error)?;
     Ok(changed == 1)

@@ -64,6 +64,8 @@ fn action(n: u64, locked: Timestamp) -> ActionRecord {
         detail: r#"{"items":[],"journey":[]}"#.into(),
         locking_at: Some(locked),
         statement_id: None,
+        event_day: jiff::civil::date(2026, 1, 1),
+        device: None,
     }
 }
 

@@ -7,11 +7,13 @@ use tally_app::ports::{
     ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ForgetCustomer, ForgetReport, IdempotencyRecord,
     IdentityLinkRecord, SubmissionQuery, SubmissionRecord, UpdateQuery,
 };
+use tally_app::rollup::utc_day;
 use tally_app::sql::{SqlValue, action_filter, action_order, submission_filter, submission_order, update_filter};
 use tally_core::click::{Click, OwnerKind};
 use tally_core::ids::{AdId, EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::money::Currency;
 
+use crate::rollups;
 use crate::rows::{CLICK_COLUMNS, corrupt, id_from_sql, id_to_sql, micros, stored_click, timestamp};
 
 pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program_id, kind, channel, status, payload,
@@ -21,7 +23,7 @@ pub(crate) const SUBMISSION_COLUMNS: &str = "submission_id, account_sid, program
 pub(crate) const ACTION_COLUMNS: &str = "action_id, program_id, event_type_id, order_id, event_at, created_at, state,
     owner_id, owner_kind, rule, ad_id, click_id, referring_at, referring_type, currency, sale_amount_minor,
     payout_minor, promo_code, customer_id, customer_email_hmac, customer_status, shared_id, sub_id1, sub_id2, sub_id3,
-    submission_id, is_test, detail, locking_at, statement_id";
+    submission_id, is_test, detail, locking_at, statement_id, event_day, device";
 
 pub(crate) const IDENTITY_COLUMNS: &str = "program_id, key, other, source, linked_at";
 
@@ -98,7 +100,7 @@ pub(crate) fn submission_row(row: &Row<'_>) -> rusqlite::Result<SubmissionRecord
 pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> rusqlite::Result<()> {
     let [sub_id1, sub_id2, sub_id3] = &action.sub_ids;
     connection
-        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 30)))?
+        .prepare_cached(&format!("INSERT INTO action ({ACTION_COLUMNS}) VALUES ({})", placeholders(1, 32)))?
         .execute(params![
             action.action_id,
             id_to_sql(action.program.0),
@@ -130,8 +132,11 @@ pub(crate) fn insert_action(connection: &Connection, action: &ActionRecord) -> r
             action.detail,
             action.locking_at.map(micros),
             action.statement_id,
+            action.event_day.to_string(),
+            action.device,
         ])?;
-    Ok(())
+    let (sale, payout) = (to_minor(action.sale_amount, action.currency)?, to_minor(action.payout, action.currency)?);
+    rollups::add_action_delta(connection, &action.action_id, rollups::counts(&action.state), sale, payout)
 }
 
 pub(crate) fn action_row(row: &Row<'_>) -> rusqlite::Result<ActionRecord> {
@@ -169,6 +174,11 @@ pub(crate) fn action_row(row: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         detail: row.get(27)?,
         locking_at: row.get::<_, Option<i64>>(28)?.map(timestamp).transpose()?,
         statement_id: row.get(29)?,
+        event_day: match row.get::<_, Option<String>>(30)? {
+            Some(text) => text.parse().map_err(|_| corrupt(format!("malformed day {text:?}")))?,
+            None => utc_day(timestamp(row.get(4)?)?),
+        },
+        device: row.get(31)?,
     })
 }
 
@@ -322,6 +332,10 @@ pub(crate) fn change_action(transaction: &Transaction<'_>, change: &ActionChange
         ])?;
     if changed == 1 {
         insert_action_update(transaction, &change.update, currency)?;
+        let actions = rollups::counts(&change.new_state) - rollups::counts(&change.expected_state);
+        let (sale, payout) =
+            (to_minor(change.update.delta_amount, currency)?, to_minor(change.update.delta_payout, currency)?);
+        rollups::add_action_delta(transaction, &change.update.action_id, actions, sale, payout)?;
     }
     Ok(changed == 1)
 }

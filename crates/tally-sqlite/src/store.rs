@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
-    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
-    ClickCursor, ClickQuery, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord, PartnerPeriod,
-    ProgramsFingerprint, SaveOutcome, SettingRecord, StatementRecord, StatementSummary, Store, StoreError, StoreResult,
-    StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery, UserRecord, WithdrawalRecord,
+    AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionSums, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
+    ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
+    PartnerPeriod, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord, StatementSummary,
+    Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery,
+    UserRecord, WithdrawalRecord,
 };
+use tally_app::rollup::click_days;
 use tally_core::click::Click;
 use tally_core::ids::{EventTypeId, PartnerId, ProgramId, VisitorId};
 use tally_core::payout::PeriodTotals;
@@ -23,6 +26,7 @@ use crate::records::{
     ACCOUNT_COLUMNS, API_TOKEN_COLUMNS, PROGRAM_COLUMNS, USER_COLUMNS, account_row, all, api_token_row, program_row,
     user_row,
 };
+use crate::rollups;
 use crate::rows::{CLICK_COLUMNS, id_to_sql, insert_clicks, micros, stored_click, timestamp};
 use crate::statements::{self, STATEMENT_COLUMNS, statement_row};
 
@@ -226,7 +230,10 @@ impl Store for SqliteStore {
                 .unwrap_or(0);
             let already = (loaded_through + 1 - batch.first_seq as i64).clamp(0, batch.clicks.len() as i64) as usize;
             if already < batch.clicks.len() {
-                insert_clicks(&transaction, &batch.clicks[already..])?;
+                let fresh = &batch.clicks[already..];
+                insert_clicks(&transaction, fresh)?;
+                let days = batch.days.get(already..).unwrap_or(&[]);
+                rollups::add_click_days(&transaction, &click_days(fresh, days))?;
                 transaction.execute(
                     "INSERT INTO click_checkpoint (log_id, loaded_through, updated_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (log_id) DO UPDATE SET loaded_through = excluded.loaded_through, updated_at = excluded.updated_at",
@@ -539,6 +546,16 @@ impl Store for SqliteStore {
         self.read(move |connection| conversions::count_action_updates(connection, &query)).await
     }
 
+    async fn click_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ClickSums>> {
+        let query = query.clone();
+        self.read(move |connection| rollups::click_sums(connection, &query)).await
+    }
+
+    async fn action_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ActionSums>> {
+        let query = query.clone();
+        self.read(move |connection| rollups::action_sums(connection, &query)).await
+    }
+
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>> {
         let action_id = action_id.to_owned();
         self.read(move |connection| {
@@ -642,13 +659,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn import_clicks(&self, clicks: Vec<Click>) -> StoreResult<()> {
+    async fn import_clicks(&self, clicks: Vec<Click>, days: Vec<Date>) -> StoreResult<()> {
         if clicks.is_empty() {
             return Ok(());
         }
         self.write(move |connection| {
             let transaction = connection.transaction()?;
             insert_clicks(&transaction, &clicks)?;
+            rollups::add_click_days(&transaction, &click_days(&clicks, &days))?;
             transaction.commit()
         })
         .await

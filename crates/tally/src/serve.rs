@@ -53,7 +53,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
 
     let (journal, lanes) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
-    let loader = Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), metrics.clone()).await?);
+    let loader =
+        Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), catalog.clone(), metrics.clone()).await?);
     let state = AppState {
         visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use tally_app::catalog::CatalogHandle;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{ClickLogReader, Store};
@@ -69,7 +70,8 @@ pub(crate) async fn load_pending_clicks(settings: &Settings, store: Arc<dyn Stor
         Err(error) => return Err(error.into()),
     };
     drop(journal);
-    let loader = ClickLoader::start(boxed(lanes), store, metrics).await?;
+    let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
+    let loader = ClickLoader::start(boxed(lanes), store, catalog, metrics).await?;
     let loaded = loader.caught_up(LOAD_PENDING_TIMEOUT).await;
     tokio::task::spawn_blocking(move || loader.stop()).await?;
     if !loaded {

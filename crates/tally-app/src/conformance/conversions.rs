@@ -66,6 +66,8 @@ pub fn sample_action(id: &str, order_id: &str, submission_id: &str) -> ActionRec
         detail: r#"{"items":[]}"#.into(),
         locking_at: Some(at(5_000_000)),
         statement_id: Some("st-1".into()),
+        event_day: jiff::civil::date(2026, 1, 1),
+        device: Some("mobile".into()),
     }
 }
 

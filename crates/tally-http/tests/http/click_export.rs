@@ -250,7 +250,8 @@ async fn app_with_many_clicks(count: usize) -> (TestApp, HashSet<String>) {
         })
         .collect();
     let mut ids: HashSet<String> = clicks.iter().map(|click| click.click_id.to_string()).collect();
-    let batch = tally_app::ports::ClickBatch { log_id: "written-directly".into(), first_seq: 1, clicks };
+    let batch =
+        tally_app::ports::ClickBatch { log_id: "written-directly".into(), first_seq: 1, clicks, days: Vec::new() };
     app.store.append_clicks(batch).await.unwrap();
     app.set_time(minutes_after_start(60));
     ids.insert(template.click_id.to_string());

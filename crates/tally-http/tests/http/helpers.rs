@@ -181,7 +181,8 @@ impl TestApp {
             JournalSettings { lanes: 1, max_backlog, ..JournalSettings::new(directory.path().join("tally.db.clicks")) };
         let (journal, lanes) = tally_journal::open(journal_settings, metrics.clone()).unwrap();
         let lanes = lanes.into_iter().map(|lane| Box::new(lane) as Box<dyn ClickLogReader>).collect();
-        let loader = Arc::new(ClickLoader::start(lanes, store.clone(), metrics.clone()).await.unwrap());
+        let loader =
+            Arc::new(ClickLoader::start(lanes, store.clone(), catalog.clone(), metrics.clone()).await.unwrap());
         let statements = Statements::new(store.clone(), catalog.clone(), dyn_clock.clone());
         let every_minute = std::time::Duration::from_secs(60);
         let locking = LockingJob::new(store.clone(), dyn_clock.clone(), "test".into(), every_minute);
