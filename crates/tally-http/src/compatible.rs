@@ -22,9 +22,17 @@ use tally_core::modification::{LineChange, Modification};
 
 use crate::AppState;
 
+mod action_updates;
+mod campaigns;
+mod invoices;
+mod listing;
 mod page_load;
 mod paging;
+mod partners;
+mod promo_codes;
 mod reads;
+mod submissions;
+mod unique_urls;
 
 /// The largest conversion body read: a thousand items fit easily.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -37,6 +45,25 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/Advertisers/{sid}/Actions", get(reads::actions).delete(reverse).put(modify))
         .route("/Advertisers/{sid}/Actions.json", get(reads::actions))
         .route("/Advertisers/{sid}/Actions/{id}", get(reads::action))
+        .route("/Advertisers/{sid}/CompanyInformation", get(campaigns::company_information))
+        .route("/Advertisers/{sid}/CompanyInformation.json", get(campaigns::company_information))
+        .route("/Advertisers/{sid}/Campaigns", get(campaigns::campaigns))
+        .route("/Advertisers/{sid}/Campaigns.json", get(campaigns::campaigns))
+        .route("/Advertisers/{sid}/Campaigns/{id}", get(campaigns::campaign))
+        .route("/Advertisers/{sid}/ActionUpdates", get(action_updates::action_updates))
+        .route("/Advertisers/{sid}/ActionUpdates.json", get(action_updates::action_updates))
+        .route("/Advertisers/{sid}/APISubmissions", get(submissions::api_submissions))
+        .route("/Advertisers/{sid}/APISubmissions.json", get(submissions::api_submissions))
+        .route("/Advertisers/{sid}/MediaPartners", get(partners::media_partners))
+        .route("/Advertisers/{sid}/MediaPartners.json", get(partners::media_partners))
+        .route("/Advertisers/{sid}/MediaPartners/{id}", get(partners::media_partner))
+        .route("/Advertisers/{sid}/PromoCodes", get(promo_codes::promo_codes))
+        .route("/Advertisers/{sid}/PromoCodes.json", get(promo_codes::promo_codes))
+        .route("/Advertisers/{sid}/UniqueUrls", get(unique_urls::unique_urls))
+        .route("/Advertisers/{sid}/UniqueUrls.json", get(unique_urls::unique_urls))
+        .route("/Advertisers/{sid}/Invoices", get(invoices::invoices))
+        .route("/Advertisers/{sid}/Invoices.json", get(invoices::invoices))
+        .route("/Advertisers/{sid}/Invoices/{id}", get(invoices::invoice))
         .merge(page_load::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

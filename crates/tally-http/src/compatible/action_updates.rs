@@ -1,0 +1,78 @@
+//! `GET /Advertisers/{SID}/ActionUpdates`: the changelog of the account's actions
+//! (state changes, amount changes, reversals), oldest first, filtered by `CampaignId`
+//! and by when the update was made (`StartDate`/`EndDate`). Each row carries its
+//! action's currency and reference fields; sub ids stay out, as everywhere in this API.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+use tally_app::ports::{ActionRecord, ActionUpdateRecord, UpdateQuery};
+
+use super::listing::{ListingQuery, owned_programs, time};
+use super::{CompatError, authenticate};
+use crate::AppState;
+
+const UPDATE_PARAMETERS: &[&str] = &["CampaignId", "StartDate", "EndDate", "PageSize", "Page"];
+const UNSUPPORTED: &[&str] = &["State", "ActionDateStart", "ActionDateEnd", "LockingDateStart", "LockingDateEnd"];
+
+pub(super) async fn action_updates(
+    State(state): State<AppState>,
+    Path(sid): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, CompatError> {
+    authenticate(&state, &headers, &sid).await?;
+    let query = ListingQuery::read(query, UPDATE_PARAMETERS, UNSUPPORTED)?;
+    let at = query.range("StartDate", "EndDate")?;
+    let page = query.page()?;
+    let programs = {
+        let catalog = state.catalog.get();
+        owned_programs(&catalog, &sid, query.campaign()?)?.iter().map(|entry| entry.program.id()).collect()
+    };
+    let mut update_query = UpdateQuery { programs, at, ..UpdateQuery::default() };
+    let total = state.store.count_action_updates(&update_query).await?;
+    update_query.offset = page.offset();
+    update_query.limit = u32::try_from(page.size).unwrap_or(u32::MAX);
+    let updates = state.store.list_action_updates(&update_query).await?;
+    // One read per action on the page, not per update: an action's updates come together.
+    let mut actions: HashMap<String, Option<ActionRecord>> = HashMap::new();
+    for update in &updates {
+        if !actions.contains_key(&update.action_id) {
+            let action = state.store.action(&update.action_id).await?;
+            actions.insert(update.action_id.clone(), action);
+        }
+    }
+    let items = updates
+        .iter()
+        .map(|update| update_json(&sid, update, actions.get(&update.action_id).and_then(Option::as_ref)))
+        .collect();
+    Ok(query.answer(&format!("/Advertisers/{sid}/ActionUpdates"), page, total, "ActionUpdates", items))
+}
+
+/// An update in the documented shape: `State` is the action's state after it,
+/// `Disposition` the reason, the deltas decimal strings in the action's `Currency`.
+fn update_json(sid: &str, update: &ActionUpdateRecord, action: Option<&ActionRecord>) -> Value {
+    json!({
+        "Id": update.update_id,
+        "ActionId": update.action_id,
+        "CampaignId": update.program.0,
+        "ActionTrackerId": action.map(|action| action.event_type.0),
+        "MediaPartnerId": action.map(|action| action.owner.0),
+        "AdId": action.and_then(|action| action.ad).map(|ad| ad.0),
+        "State": update.to_state,
+        "Disposition": update.reason,
+        "DeltaAmount": update.delta_amount.to_string(),
+        "DeltaPayout": update.delta_payout.to_string(),
+        "Currency": action.map(|action| action.currency.code()),
+        "UpdateDate": update.at.to_string(),
+        "ActionDate": time(action.map(|action| action.event_at)),
+        "LockingDate": time(action.and_then(|action| action.locking_at)),
+        "Oid": action.map(|action| &action.order_id),
+        "CustomerId": action.and_then(|action| action.customer_id.as_ref()),
+        "SharedId": action.and_then(|action| action.shared_id.as_ref()),
+        "ActionUri": format!("/Advertisers/{sid}/Actions/{}", update.action_id),
+    })
+}
