@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod conversions;
 pub mod copy;
 pub mod csv_text;
+pub mod listing;
 pub mod loader;
 pub mod locking;
 pub mod metrics;

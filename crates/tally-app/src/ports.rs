@@ -448,6 +448,8 @@ pub struct ActionQuery {
     pub promo_code: Option<String>,
     /// Only this order id.
     pub order_id: Option<String>,
+    /// Only orders with an item of this SKU (exact).
+    pub sku: Option<String>,
     /// Test actions or not.
     pub test: TestActions,
     /// Sort key.

@@ -95,6 +95,14 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
     if let Some(order_id) = &query.order_id {
         builder.equals("order_id", SqlValue::Text(order_id.clone()));
     }
+    if let Some(sku) = &query.sku {
+        // Items live in the action's JSON detail, written compactly by serde_json, so an
+        // item of this SKU appears there as `"sku":"…"` with the SKU JSON-escaped. Case is
+        // ignored on both backends alike (SQLite's LIKE would ignore it anyway).
+        let needle = format!("\"sku\":{}", serde_json::Value::String(sku.to_lowercase()));
+        let slot = builder.bind(SqlValue::Text(format!("%{}%", like_escaped(&needle))));
+        builder.conditions.push(format!("lower(detail) LIKE {slot} ESCAPE '\\'"));
+    }
     match query.test {
         TestActions::Exclude => builder.conditions.push("NOT is_test".to_owned()),
         TestActions::Only => builder.conditions.push("is_test".to_owned()),
@@ -195,6 +203,11 @@ pub fn rollup_sum(
     let group = if keys.is_empty() { String::new() } else { format!(" GROUP BY {}", keys.join(", ")) };
     let sql = format!("SELECT {select}{sums} FROM {table} WHERE {}{group}", filter.condition);
     (sql, filter.params)
+}
+
+/// Text matched literally by `LIKE … ESCAPE '\'`.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn dimension_column(dimension: ReportDimension) -> &'static str {

@@ -45,6 +45,7 @@ pub async fn actions_are_listed_filtered_sorted_and_paged(store: Arc<dyn Store>)
         }
         if n == 5 {
             action.promo_code = Some("OTHER".into());
+            action.detail = r#"{"items":[{"sku":"Tent_100%"},{"sku":"pole"}]}"#.into();
         }
         store_action(store.as_ref(), &action).await;
     }
@@ -72,6 +73,10 @@ pub async fn actions_are_listed_filtered_sorted_and_paged(store: Arc<dyn Store>)
     assert_eq!(count(ActionQuery { promo_code: Some("save10".into()), ..base.clone() }).await, 8);
     assert_eq!(count(ActionQuery { order_id: Some("O-2".into()), ..base.clone() }).await, 1);
     assert_eq!(count(ActionQuery { event_type: Some(EventTypeId(2)), ..base.clone() }).await, 0);
+    let sku = |text: &str| ActionQuery { sku: Some(text.into()), ..base.clone() };
+    assert_eq!(count(sku("tent_100%")).await, 1, "an item's SKU, ignoring case");
+    assert_eq!(count(sku("Tent_1000")).await, 0, "LIKE's wildcards are matched literally");
+    assert_eq!(count(sku("Tent")).await, 0, "the whole SKU");
     let window = TimeRange { from: Some(at(502)), to: Some(at(504)) };
     assert_eq!(count(ActionQuery { event_at: window, ..base.clone() }).await, 3, "both ends inclusive");
     let created = TimeRange { from: Some(at(1_007)), to: None };
