@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod accounts;
+pub mod action_export;
 pub mod actions;
 pub mod catalog;
 pub mod clicks;
@@ -13,6 +14,7 @@ pub mod conformance;
 pub mod conversions;
 pub mod copy;
 pub mod csv_text;
+pub mod integration;
 pub mod listing;
 pub mod loader;
 pub mod locking;
@@ -20,6 +22,7 @@ pub mod metrics;
 pub mod ports;
 mod pricing;
 pub mod programs;
+pub mod reports;
 pub mod rollup;
 pub mod secrets;
 pub mod sql;

@@ -155,6 +155,7 @@ pub fn read(
         descending,
         offset: (page - 1).saturating_mul(u64::from(page_size)),
         limit: page_size,
+        after: None,
     };
     Ok(Listing { query, page, page_size })
 }

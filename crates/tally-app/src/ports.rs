@@ -460,6 +460,10 @@ pub struct ActionQuery {
     pub offset: u64,
     /// Rows to return at most.
     pub limit: u32,
+    /// Only actions after this one in (creation time, id) order: the cursor an export
+    /// pages with, so that reading a million rows never skips or rereads one. Used with
+    /// the default sort ascending.
+    pub after: Option<(Timestamp, String)>,
 }
 
 /// Which submissions to list (the compatible `APISubmissions`, invalid conversions,

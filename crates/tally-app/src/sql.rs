@@ -108,6 +108,12 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
         TestActions::Only => builder.conditions.push("is_test".to_owned()),
         TestActions::Include => {}
     }
+    if let Some((created_at, action_id)) = &query.after {
+        let at = builder.bind(SqlValue::Int(created_at.as_microsecond()));
+        let again = builder.bind(SqlValue::Int(created_at.as_microsecond()));
+        let id = builder.bind(SqlValue::Text(action_id.clone()));
+        builder.conditions.push(format!("(created_at > {at} OR (created_at = {again} AND action_id > {id}))"));
+    }
     builder.finish()
 }
 

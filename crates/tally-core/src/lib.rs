@@ -8,10 +8,12 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod attribution;
+pub mod chart;
 pub mod click;
 pub mod conversion;
 pub mod identity;
 pub mod ids;
+pub mod integration;
 pub mod landing;
 pub mod lifecycle;
 pub mod link_query;

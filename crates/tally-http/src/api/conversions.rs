@@ -369,7 +369,7 @@ fn updates_json(updates: &[ActionUpdateRecord]) -> Value {
 }
 
 /// An action for the native API; sub ids only for the partner.
-fn action_json(action: &ActionRecord, for_partner: bool) -> Value {
+pub(crate) fn action_json(action: &ActionRecord, for_partner: bool) -> Value {
     let detail: Value = serde_json::from_str(&action.detail).unwrap_or(Value::Null);
     let mut body = Map::new();
     body.insert("actionId".into(), json!(action.action_id));

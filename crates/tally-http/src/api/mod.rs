@@ -4,6 +4,7 @@ mod clicks;
 pub(crate) mod conversions;
 mod customers;
 mod programs;
+mod reports;
 mod statements;
 
 use axum::Router;
@@ -29,6 +30,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(conversions::router())
         .merge(customers::router())
         .merge(statements::router())
+        .merge(reports::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -466,6 +466,7 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
         [
             "/openapi.json",
             "/programs/{id}",
+            "/programs/{id}/actions",
             "/programs/{id}/actions/{actionId}",
             "/programs/{id}/actions/{actionId}/approve",
             "/programs/{id}/actions/{actionId}/modify",
@@ -473,7 +474,10 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/programs/{id}/clicks",
             "/programs/{id}/conversions",
             "/programs/{id}/customers",
+            "/programs/{id}/integration-check",
+            "/programs/{id}/invalid-conversions",
             "/programs/{id}/partners/{partnerId}/withdrawal",
+            "/programs/{id}/performance",
             "/programs/{id}/statements",
             "/programs/{id}/statements/{statementId}",
             "/programs/{id}/statements/{statementId}/paid"

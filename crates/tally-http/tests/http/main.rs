@@ -20,6 +20,7 @@ mod host_routes;
 mod open_redirect;
 mod ops;
 mod programs_api;
+mod reports;
 mod sessions;
 mod statements;
 mod tag;
