@@ -1,5 +1,20 @@
 //! `tally serve --demo`: a realistic demo program, and simulated shoppers that click
 //! through the real HTTP edge so the store and the metrics fill up as in production.
+//!
+//! The program's terms are set so that their effects show within minutes of the
+//! driver's traffic, which brings partners 101 and 104 about 30 sales a minute while the
+//! first crowd lasts (about two and a half minutes), then about 10 a minute:
+//! - a tier ladder on sales per month, 9% from the 10th and 10% from the 50th instead
+//!   of the 8% default, reached within the first minute and the second;
+//! - a $250 bonus on $25,000 of sales in the month, crossed after about two minutes
+//!   (three for partner 102);
+//! - gift cards earn nothing (a restriction), and shoppers sometimes buy one;
+//! - a cap of 25,000 sales per partner a day, above the about 15,000 a day of the
+//!   demo's traffic;
+//! - a 12% holiday rate for the deal and cashback partners 102 and 103, scheduled from
+//!   2026-11-20 to 2026-12-08 (midnight in New York). The document is static, so the
+//!   span is fixed: the holiday rate pays only when the demo runs in those weeks of
+//!   2026; at other times the export still shows it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +45,8 @@ const BUYERS_PERCENT: u32 = 15;
 const SECOND_DEVICE_PERCENT: u32 = 25;
 const PROMO_CODE_PERCENT: u32 = 20;
 /// Of the orders sent through the S2S API, the share (percent) of which the shop later
-/// reports a returned item, and the share it reverses as fraud.
+/// reports a returned unit of the first item (a partial return when the line had two),
+/// and the share it reverses as fraud.
 const RETURN_PERCENT: u32 = 10;
 const FRAUD_PERCENT: u32 = 3;
 
@@ -205,6 +221,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("BOOT-TRAIL", "boots", "159.00"),
     ("MUG-ENAMEL", "accessories", "14.95"),
     ("SOCK-WOOL", "accessories", "19.00"),
+    // The demo terms restrict gift cards, so orders that include one show a zero line.
+    ("GIFT-50", "gift cards", "50.00"),
 ];
 
 /// Some shoppers buy, half through the browser tag on the checkout page, half through
@@ -278,23 +296,33 @@ async fn buy(address: SocketAddr, program: ProgramId, credentials: &AccountCrede
     form.extend(names);
     let order_id = form.iter().find(|(name, _)| name == "OrderId").map(|(_, value)| value.clone()).unwrap_or_default();
     send_conversion(address, credentials, form).await;
-    after_sale(address, program, credentials, &order_id).await;
+    let first_quantity = items.first().map_or(1, |(_, _, _, quantity)| *quantity);
+    after_sale(address, program, credentials, &order_id, first_quantity).await;
 }
 
-/// Some time after the sale, the shop reports a returned item, or reverses the order
-/// as fraud, through the compatible API, naming the order as its back end would.
-async fn after_sale(address: SocketAddr, program: String, credentials: &AccountCredentials, order_id: &str) {
+/// Some time after the sale, the shop reports that one unit of the first item came
+/// back (its new absolute quantity: a partial return when it had two, the whole line
+/// when it had one), or reverses the order as fraud, through the compatible API,
+/// naming the order as its back end would.
+async fn after_sale(
+    address: SocketAddr,
+    program: String,
+    credentials: &AccountCredentials,
+    order_id: &str,
+    first_quantity: u32,
+) {
     let roll = rand::rng().random_range(0..100);
-    let (method, change): (_, &[(&str, &str)]) = if roll < RETURN_PERCENT {
-        (reqwest::Method::PUT, &[("ItemQuantity1", "0"), ("Reason", "ITEM_RETURNED")])
+    let kept = first_quantity.saturating_sub(1).to_string();
+    let (method, change): (_, Vec<(&str, &str)>) = if roll < RETURN_PERCENT {
+        (reqwest::Method::PUT, vec![("ItemQuantity1", kept.as_str()), ("Reason", "ITEM_RETURNED")])
     } else if roll < RETURN_PERCENT + FRAUD_PERCENT {
-        (reqwest::Method::DELETE, &[("DispositionCode", "CONS_FRAUD")])
+        (reqwest::Method::DELETE, vec![("DispositionCode", "CONS_FRAUD")])
     } else {
         return;
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut form = vec![("CampaignId", program.as_str()), ("ActionTrackerId", "1"), ("OrderId", order_id)];
-    form.extend_from_slice(change);
+    form.extend(change);
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let sent = reqwest::Client::new()
         .request(method, format!("http://{address}/Advertisers/{}/Actions", credentials.account_sid))

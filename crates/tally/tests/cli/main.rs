@@ -4,6 +4,7 @@
 mod browser;
 mod clicks;
 mod commands;
+mod demo;
 mod durability;
 mod helpers;
 mod nodes;

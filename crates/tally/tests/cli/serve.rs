@@ -1,5 +1,5 @@
-//! `tally serve`: the first run, configuration layering and refusals, the operational
-//! endpoints and the demo.
+//! `tally serve`: the first run, configuration layering and refusals, and the
+//! operational endpoints. The demo has its own file.
 
 use std::time::{Duration, Instant};
 
@@ -133,58 +133,6 @@ async fn healthz_and_readyz_answer_200_on_a_running_server() {
     }
     let metrics = client.get(server.url("/metrics")).send().await.expect("the server answers");
     assert_eq!(metrics.status(), reqwest::StatusCode::OK);
-}
-
-#[test]
-fn serve_demo_listens_first_and_fills_its_own_store_with_clicks() {
-    let sandbox = Sandbox::new();
-    // No --database: the demo keeps to tally-demo.db in the working directory.
-    let server = spawn_server(sandbox.tally(&["serve", "--demo", "--listen", "127.0.0.1:0"]));
-    assert_eq!(server.address.ip().to_string(), "127.0.0.1");
-    let export = || {
-        let command = sandbox.tally(&["clicks", "export", "1000", "--database", "sqlite:tally-demo.db"]);
-        let rows: serde_json::Value = serde_json::from_str(&run(command, None).success()).expect("JSON rows");
-        rows.as_array().map_or(0, Vec::len)
-    };
-    let started = Instant::now();
-    let mut clicks = 0;
-    while clicks == 0 && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(500));
-        clicks = export();
-    }
-    assert!(clicks > 0, "the demo recorded no click in {:?}", started.elapsed());
-    // Its shoppers also buy, through the S2S API and through the tag, and the shop
-    // reports some returns.
-    let wanted = ["Conversion:s2s", "Conversion:tag", "Modification:s2s"];
-    let seen = || demo_submissions(&sandbox.file("tally-demo.db"));
-    let mut kinds = seen();
-    while !wanted.iter().all(|kind| kinds.contains(*kind)) && started.elapsed() < Duration::from_secs(40) {
-        std::thread::sleep(Duration::from_millis(500));
-        kinds = seen();
-    }
-    assert!(wanted.iter().all(|kind| kinds.contains(*kind)), "applied demo submissions: {kinds:?}");
-    let stopped = server.terminate();
-    assert!(stopped.status.success(), "{}", stopped.stderr);
-    assert!(stopped.lines.iter().any(|line| line.starts_with("demo: program 1000")), "{:?}", stopped.lines);
-    assert!(sandbox.file("tally-demo.db").exists());
-    assert!(!sandbox.file("tally.db").exists(), "the demo never touches the default store");
-}
-
-/// The kinds and channels (`Conversion:tag`) of the demo store's submissions that
-/// made or changed an action.
-fn demo_submissions(path: &std::path::Path) -> std::collections::BTreeSet<String> {
-    use tally_app::ports::Store;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    runtime.block_on(async {
-        let store = tally_sqlite::SqliteStore::open(path, tally_sqlite::SqliteOptions::default()).expect("the store");
-        let mut channels = std::collections::BTreeSet::new();
-        for submission in store.submissions_after("", 100_000).await.expect("submissions") {
-            if submission.action_id.is_some() {
-                channels.insert(format!("{}:{}", submission.kind, submission.channel));
-            }
-        }
-        channels
-    })
 }
 
 #[tokio::test]
