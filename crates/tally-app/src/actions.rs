@@ -335,6 +335,8 @@ impl Actions {
                 item["saleAmount"] = json!(line.sale_amount.to_string());
             }
         }
+        // The detail's copy of the payout follows the action's, as its items do.
+        detail["payout"] = json!(payout.to_string());
         let state = if after.sale_amount.is_zero() { "REVERSED" } else { "PENDING" };
         let target = Target { state, sale_amount: after.sale_amount, payout, detail: Some(detail.to_string()) };
         self.commit(account_sid, action, now, target, reason, actor).await

@@ -187,6 +187,9 @@ async fn modifications_recompute_the_payout_and_reset_restores_the_order() {
 
     let scaled = modify(json!({"reason": "ORDER_UPDATE", "amount": "35"})).await.json();
     assert_eq!(money(&scaled), ("PENDING".into(), "35.00".into(), "2.80".into()));
+    let stored = app.store.action(scaled["actionId"].as_str().unwrap()).await.unwrap().unwrap();
+    let detail: Value = serde_json::from_str(&stored.detail).unwrap();
+    assert_eq!(detail["payout"], "2.80", "the detail's payout follows the action's");
     let refund =
         modify(json!({"reason": "ORDER_UPDATE", "items": [{"line": 2, "subTotalDelta": "-0.006"}]})).await.json();
     assert_eq!(refund["items"][1]["saleAmount"], "19.99", "20.00 - 0.006, rounded once");
