@@ -104,15 +104,16 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
         builder.conditions.push(format!("lower(detail) LIKE {slot} ESCAPE '\\'"));
     }
     match query.test {
-        TestActions::Exclude => builder.conditions.push("NOT is_test".to_owned()),
-        TestActions::Only => builder.conditions.push("is_test".to_owned()),
+        // An equality, so that an index on (program_id, is_test, …) serves it.
+        TestActions::Exclude => builder.conditions.push("is_test = FALSE".to_owned()),
+        TestActions::Only => builder.conditions.push("is_test = TRUE".to_owned()),
         TestActions::Include => {}
     }
     if let Some((created_at, action_id)) = &query.after {
         let at = builder.bind(SqlValue::Int(created_at.as_microsecond()));
-        let again = builder.bind(SqlValue::Int(created_at.as_microsecond()));
         let id = builder.bind(SqlValue::Text(action_id.clone()));
-        builder.conditions.push(format!("(created_at > {at} OR (created_at = {again} AND action_id > {id}))"));
+        // A row value, which both backends read as one range of their index.
+        builder.conditions.push(format!("(created_at, action_id) > ({at}, {id})"));
     }
     builder.finish()
 }
@@ -192,8 +193,8 @@ pub fn rollup_sum(
                 builder.equals("event_type_id", SqlValue::Int(event_type.0 as i64));
             }
             match query.test {
-                TestActions::Exclude => builder.conditions.push("NOT is_test".to_owned()),
-                TestActions::Only => builder.conditions.push("is_test".to_owned()),
+                TestActions::Exclude => builder.conditions.push("is_test = FALSE".to_owned()),
+                TestActions::Only => builder.conditions.push("is_test = TRUE".to_owned()),
                 TestActions::Include => {}
             }
             keys.push("currency");
@@ -271,6 +272,6 @@ mod tests {
     #[test]
     fn no_program_lists_nothing_and_tests_are_left_out_by_default() {
         let filter = action_filter(&ActionQuery::default(), &numbered);
-        assert_eq!(filter.condition, "FALSE AND NOT is_test");
+        assert_eq!(filter.condition, "FALSE AND is_test = FALSE");
     }
 }

@@ -2,6 +2,9 @@
 
 -- Submissions are listed per account, newest first (APISubmissions, invalid conversions).
 CREATE INDEX submission_account_time ON submission (account_sid, received_at);
+-- The action listing's default order (newest first) and its count, real actions apart
+-- from tests; the export pages through it after a (created_at, action_id) cursor.
+CREATE INDEX action_program_created ON action (program_id, is_test, created_at, action_id);
 -- Action updates are listed per program in time order (ActionUpdates).
 CREATE INDEX action_update_program_time ON action_update (program_id, updated_at);
 
