@@ -501,6 +501,8 @@ pub struct UpdateQuery {
     pub action_id: Option<String>,
     /// When they were made.
     pub at: TimeRange,
+    /// Updates of test actions or not.
+    pub test: TestActions,
     /// Rows to skip.
     pub offset: u64,
     /// Rows to return at most.

@@ -148,7 +148,8 @@ pub fn submission_order(query: &SubmissionQuery) -> &'static str {
     if query.ascending { "received_at ASC, submission_id ASC" } else { "received_at DESC, submission_id DESC" }
 }
 
-/// The `WHERE` clause of an action update listing, over `action_update`.
+/// The `WHERE` clause of an action update listing, over `action_update` joined with
+/// `action`.
 pub fn update_filter(query: &UpdateQuery, placeholder: &dyn Fn(usize) -> String) -> Filter {
     let mut builder = Builder::new(placeholder);
     builder.programs("action_update.program_id", &query.programs);
@@ -156,6 +157,11 @@ pub fn update_filter(query: &UpdateQuery, placeholder: &dyn Fn(usize) -> String)
         builder.equals("action_update.action_id", SqlValue::Text(action_id.clone()));
     }
     builder.range("action_update.updated_at", query.at);
+    match query.test {
+        TestActions::Exclude => builder.conditions.push("action.is_test = FALSE".to_owned()),
+        TestActions::Only => builder.conditions.push("action.is_test = TRUE".to_owned()),
+        TestActions::Include => {}
+    }
     builder.finish()
 }
 

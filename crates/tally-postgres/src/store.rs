@@ -590,7 +590,9 @@ impl Store for PostgresStore {
 
     async fn count_action_updates(&self, query: &UpdateQuery) -> StoreResult<u64> {
         let filter = update_filter(query, &numbered);
-        self.count(&format!("SELECT count(*) FROM action_update WHERE {}", filter.condition), &filter.params).await
+        let sql =
+            format!("SELECT count(*) FROM action_update JOIN action USING (action_id) WHERE {}", filter.condition);
+        self.count(&sql, &filter.params).await
     }
 
     async fn click_sums(&self, query: &RollupQuery) -> StoreResult<Vec<ClickSums>> {

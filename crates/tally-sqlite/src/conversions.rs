@@ -577,7 +577,7 @@ pub(crate) fn list_action_updates(
 /// How many action updates match (see `Store::count_action_updates`).
 pub(crate) fn count_action_updates(connection: &Connection, query: &UpdateQuery) -> rusqlite::Result<u64> {
     let filter = update_filter(query, &numbered);
-    let sql = format!("SELECT count(*) FROM action_update WHERE {}", filter.condition);
+    let sql = format!("SELECT count(*) FROM action_update JOIN action USING (action_id) WHERE {}", filter.condition);
     let count: i64 =
         connection.prepare_cached(&sql)?.query_row(params_from_iter(sql_params(filter.params)), |row| row.get(0))?;
     Ok(count as u64)

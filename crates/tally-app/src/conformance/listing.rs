@@ -164,6 +164,8 @@ pub async fn submissions_and_updates_are_listed_filtered_and_paged(store: Arc<dy
     assert_eq!(reasons, ["ITEM_RETURNED", "ORDER_UPDATE"]);
     let later = UpdateQuery { at: TimeRange { from: Some(at(201)), to: None }, ..updates.clone() };
     assert_eq!(store.count_action_updates(&later).await.unwrap(), 1);
-    let elsewhere = UpdateQuery { programs: vec![ProgramId(2)], ..updates };
+    let elsewhere = UpdateQuery { programs: vec![ProgramId(2)], ..updates.clone() };
     assert_eq!(store.count_action_updates(&elsewhere).await.unwrap(), 0);
+    let tests = UpdateQuery { test: TestActions::Only, ..updates };
+    assert_eq!(store.count_action_updates(&tests).await.unwrap(), 0, "updates of test actions only when asked");
 }
