@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use tally_app::actions::{ActionError, ActionRef};
-use tally_app::ports::{ActionQuery, ActionRecord, ActionSortKey, TestActions, TimeRange};
-use tally_core::ids::ProgramId;
+use tally_app::ports::{ActionQuery, ActionRecord, ActionSortKey, TestActions};
 
-use super::paging::{PageRequest, envelope};
-use super::{CompatError, authenticate, bad};
+use super::listing::{ListingQuery, owned_programs};
+use super::{CompatError, authenticate};
 use crate::AppState;
 
 /// The listing's parameters *(documented names)*, matched ignoring case.
@@ -92,103 +91,27 @@ pub(super) async fn actions(
     headers: HeaderMap,
 ) -> Result<Response, CompatError> {
     authenticate(&state, &headers, &sid).await?;
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into(), v.into())).collect();
-    let parameters = Parameters::read(&pairs)?;
-    let catalog = state.catalog.get();
-    let owned: Vec<ProgramId> =
-        catalog.programs().filter(|entry| entry.account_sid == sid).map(|entry| entry.program.id()).collect();
-    let programs = match parameters.campaign {
-        Some(id) if owned.contains(&id) => vec![id],
-        Some(_) => return Err(CompatError::new(StatusCode::NOT_FOUND, Some("CampaignId"), "no such campaign")),
-        None => owned,
-    };
-    let page = PageRequest::read(parameters.value("Page"), parameters.value("PageSize"))?;
-    let mut query = ActionQuery {
+    let query = ListingQuery::read(query, LISTING_PARAMETERS, &[])?;
+    let page = query.page()?;
+    let programs = owned_programs(&state.catalog.get(), &sid, query.campaign()?)?
+        .into_iter()
+        .map(|entry| entry.program.id())
+        .collect();
+    let mut listing = ActionQuery {
         programs,
-        state: parameters.state,
-        event_at: parameters.event_at,
-        locking_at: parameters.locking_at,
-        created_at: parameters.created_at,
+        state: query.choice("State", STATES)?,
+        event_at: query.range("ActionDateStart", "ActionDateEnd")?,
+        locking_at: query.range("LockingDateStart", "LockingDateEnd")?,
+        created_at: query.range("StartDate", "EndDate")?,
         test: TestActions::Exclude,
         sort: ActionSortKey::CreatedAt,
         descending: true,
         ..ActionQuery::default()
     };
-    let total = state.store.count_actions(&query).await?;
-    query.offset = page.offset();
-    query.limit = page.size as u32;
-    let rows = state.store.list_actions(&query).await?;
+    let total = state.store.count_actions(&listing).await?;
+    listing.offset = page.offset();
+    listing.limit = page.size as u32;
+    let rows = state.store.list_actions(&listing).await?;
     let items = rows.iter().map(|action| Value::Object(action_fields(action))).collect();
-    let kept: Vec<(String, String)> = pairs
-        .into_iter()
-        .filter(|(name, _)| !matches!(name.to_ascii_lowercase().as_str(), "page" | "pagesize"))
-        .collect();
-    let path = format!("/Advertisers/{sid}/Actions");
-    Ok(axum::Json(envelope(&path, &kept, page, total, "Actions", items)).into_response())
-}
-
-/// The listing's parameters, checked.
-struct Parameters<'a> {
-    pairs: &'a [(String, String)],
-    campaign: Option<ProgramId>,
-    state: Option<String>,
-    event_at: TimeRange,
-    locking_at: TimeRange,
-    created_at: TimeRange,
-}
-
-impl<'a> Parameters<'a> {
-    fn read(pairs: &'a [(String, String)]) -> Result<Self, CompatError> {
-        for (name, _) in pairs {
-            if !LISTING_PARAMETERS.iter().any(|known| known.eq_ignore_ascii_case(name)) {
-                let message =
-                    format!("unknown parameter {name:?}; this listing takes {}", LISTING_PARAMETERS.join(", "));
-                return Err(bad(name, &message));
-            }
-        }
-        let mut parameters = Parameters {
-            pairs,
-            campaign: None,
-            state: None,
-            event_at: TimeRange::default(),
-            locking_at: TimeRange::default(),
-            created_at: TimeRange::default(),
-        };
-        if let Some(text) = parameters.value("CampaignId") {
-            let id = text.trim().parse::<u64>().map_err(|_| bad("CampaignId", "CampaignId must be a number"))?;
-            parameters.campaign = Some(ProgramId(id));
-        }
-        if let Some(text) = parameters.value("State") {
-            let state = text.trim().to_ascii_uppercase();
-            if !STATES.contains(&state.as_str()) {
-                return Err(bad("State", &format!("State must be one of {}", STATES.join(", "))));
-            }
-            parameters.state = Some(state);
-        }
-        parameters.event_at = parameters.range("ActionDateStart", "ActionDateEnd")?;
-        parameters.locking_at = parameters.range("LockingDateStart", "LockingDateEnd")?;
-        parameters.created_at = parameters.range("StartDate", "EndDate")?;
-        Ok(parameters)
-    }
-
-    fn value(&self, name: &str) -> Option<&'a str> {
-        self.pairs.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
-    }
-
-    fn instant(&self, name: &str) -> Result<Option<Timestamp>, CompatError> {
-        let Some(text) = self.value(name) else { return Ok(None) };
-        let message = format!("{name} must be an ISO 8601 instant such as 2026-01-31T00:00:00Z");
-        text.trim().parse::<Timestamp>().map(Some).map_err(|_| bad(name, &message))
-    }
-
-    fn range(&self, start: &str, end: &str) -> Result<TimeRange, CompatError> {
-        let range = TimeRange { from: self.instant(start)?, to: self.instant(end)? };
-        if let (Some(from), Some(to)) = (range.from, range.to)
-            && to < from
-        {
-            return Err(bad(end, &format!("{end} is before {start}")));
-        }
-        Ok(range)
-    }
+    Ok(query.answer(&format!("/Advertisers/{sid}/Actions"), page, total, "Actions", items))
 }
