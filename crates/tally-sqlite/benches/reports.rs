@@ -66,7 +66,7 @@ fn click(n: u64, at: Timestamp) -> Click {
         landing_page: "https://acme.test/".into(),
         sub_ids: [None, None, None],
         shared_id: Some(format!("campaign-{}", n % 3)),
-        unique: n % 5 != 0,
+        unique: !n.is_multiple_of(5),
         bot: false,
         malformed: false,
         creditable: true,
@@ -99,7 +99,7 @@ fn action(n: u64, at: Timestamp, day: Date) -> ActionRecord {
         shared_id: Some(format!("campaign-{}", n % 3)),
         sub_ids: [None, None, None],
         submission_id: format!("S{n:012}"),
-        test: n % 100 == 0,
+        test: n.is_multiple_of(100),
         detail: format!(
             r#"{{"items":[{{"sku":"SKU-{}","category":"Tents","quantity":1,"saleAmount":"40.00"}},{{"sku":"MUG","category":"Kitchen","quantity":2,"saleAmount":"10.00"}}],"journey":[]}}"#,
             n % 500
