@@ -147,6 +147,7 @@ pub fn read(
         event_at,
         locking_at,
         created_at: TimeRange::default(),
+        changed_at: TimeRange::default(),
         promo_code: text("promoCode", 200)?,
         order_id: text("orderId", 200)?,
         sku: text("sku", 200)?,

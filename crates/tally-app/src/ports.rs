@@ -444,6 +444,10 @@ pub struct ActionQuery {
     pub locking_at: TimeRange,
     /// Creation date range.
     pub created_at: TimeRange,
+    /// Actions made, or changed other than by approval, in this range: the compatible
+    /// listing's "last updated" `StartDate`/`EndDate`, so that an incremental sync also
+    /// picks up modifications and reversals.
+    pub changed_at: TimeRange,
     /// Only orders that used this promo code (exact, ignoring case).
     pub promo_code: Option<String>,
     /// Only this order id.

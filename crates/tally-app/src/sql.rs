@@ -41,6 +41,25 @@ impl Builder<'_> {
         self.conditions.push(format!("{column} = {slot}"));
     }
 
+    /// Made in the range, or changed in it by an update other than an approval.
+    fn changed_in(&mut self, range: TimeRange) {
+        let bounds = |column: &str, builder: &mut Self| {
+            let mut parts = Vec::new();
+            if let Some(from) = range.from {
+                parts.push(format!("{column} >= {}", builder.bind(SqlValue::Int(from.as_microsecond()))));
+            }
+            if let Some(to) = range.to {
+                parts.push(format!("{column} <= {}", builder.bind(SqlValue::Int(to.as_microsecond()))));
+            }
+            parts.join(" AND ")
+        };
+        let made = bounds("created_at", self);
+        let changed = bounds("updated_at", self);
+        self.conditions.push(format!(
+            "({made} OR action_id IN (SELECT action_id FROM action_update WHERE {changed} AND to_state <> 'APPROVED'))"
+        ));
+    }
+
     fn range(&mut self, column: &str, range: TimeRange) {
         if let Some(from) = range.from {
             let slot = self.bind(SqlValue::Int(from.as_microsecond()));
@@ -89,6 +108,9 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
     builder.range("event_at", query.event_at);
     builder.range("locking_at", query.locking_at);
     builder.range("created_at", query.created_at);
+    if query.changed_at != TimeRange::default() {
+        builder.changed_in(query.changed_at);
+    }
     if let Some(code) = &query.promo_code {
         builder.equals("lower(promo_code)", SqlValue::Text(code.to_lowercase()));
     }

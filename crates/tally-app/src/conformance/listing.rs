@@ -84,6 +84,24 @@ pub async fn actions_are_listed_filtered_sorted_and_paged(store: Arc<dyn Store>)
     assert_eq!(count(ActionQuery { programs: vec![ProgramId(1), ProgramId(2)], ..base.clone() }).await, 10);
     assert_eq!(count(ActionQuery { programs: Vec::new(), ..base.clone() }).await, 0);
 
+    let update = |id: &str, action: &str, to_state: &str| ActionUpdateRecord {
+        update_id: id.into(),
+        action_id: action.into(),
+        program: ProgramId(1),
+        at: at(5_000),
+        actor: "TA1".into(),
+        from_state: "PENDING".into(),
+        to_state: to_state.into(),
+        delta_amount: Decimal::ZERO,
+        delta_payout: Decimal::ZERO,
+        reason: "ORDER_UPDATE".into(),
+    };
+    store.import_action_updates(&[update("u1", "a1", "PENDING"), update("u2", "a2", "APPROVED")]).await.unwrap();
+    let changed = ActionQuery { changed_at: TimeRange { from: Some(at(4_000)), to: None }, ..base.clone() };
+    assert_eq!(ids(&store.list_actions(&changed).await.unwrap()), ["a1"], "modified then; an approval is no update");
+    let made_or_changed = TimeRange { from: Some(at(1_008)), to: Some(at(6_000)) };
+    assert_eq!(count(ActionQuery { changed_at: made_or_changed, ..base.clone() }).await, 2, "a1 changed, a8 made");
+
     let by_amount = ActionQuery { sort: ActionSortKey::SaleAmount, descending: true, ..base.clone() };
     let sorted = store.list_actions(&by_amount).await.unwrap();
     let amounts: Vec<Decimal> = sorted.iter().map(|action| action.sale_amount).collect();

@@ -82,8 +82,9 @@ pub(super) async fn action(
 
 /// `GET /Advertisers/{SID}/Actions` (also `Actions.json`): the account's actions,
 /// newest first, filtered by `CampaignId`, `State`, event date (`ActionDateStart`/
-/// `ActionDateEnd`), locking date (`LockingDateStart`/`LockingDateEnd`) and creation
-/// date (`StartDate`/`EndDate`), paged. Test actions are left out, as in every report.
+/// `ActionDateEnd`), locking date (`LockingDateStart`/`LockingDateEnd`) and last update
+/// (`StartDate`/`EndDate`: made, modified or reversed then; approval is not an update,
+/// as documented), paged. Test actions are left out, as in every report.
 pub(super) async fn actions(
     State(state): State<AppState>,
     Path(sid): Path<String>,
@@ -102,7 +103,7 @@ pub(super) async fn actions(
         state: query.choice("State", STATES)?,
         event_at: query.range("ActionDateStart", "ActionDateEnd")?,
         locking_at: query.range("LockingDateStart", "LockingDateEnd")?,
-        created_at: query.range("StartDate", "EndDate")?,
+        changed_at: query.range("StartDate", "EndDate")?,
         test: TestActions::Exclude,
         sort: ActionSortKey::CreatedAt,
         descending: true,
