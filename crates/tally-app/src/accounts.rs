@@ -1,11 +1,11 @@
-//! Accounts, API tokens and the first-run bootstrap.
+//! Accounts, API tokens, dashboard users and the first-run bootstrap.
 
 use std::sync::Arc;
 
 use tally_core::ids::PartnerId;
 
 use crate::ports::{AccountRecord, ApiTokenRecord, Clock, Store, StoreError, UserRecord};
-use crate::secrets::{hash_password, random_token, token_hash, token_matches};
+use crate::secrets::{hash_password, password_matches, random_token, token_hash, token_matches};
 
 /// A brand account's credentials for the compatible API, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -14,6 +14,15 @@ pub struct AccountCredentials {
     pub account_sid: String,
     /// The auth token (only its hash is stored).
     pub auth_token: String,
+}
+
+/// A dashboard user's login, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserCredentials {
+    /// The login name.
+    pub username: String,
+    /// The password (only its Argon2 hash is stored).
+    pub password: String,
 }
 
 /// Who a bearer token acts for.
@@ -52,6 +61,11 @@ pub enum AccountError {
 
 const TOKEN_PREFIX: &str = "tly_";
 const MAX_NAME_LEN: usize = 200;
+/// The longest login name.
+pub const MAX_USERNAME_LEN: usize = 64;
+/// Passwords longer than this are not hashed at all (Argon2 would take them, at a cost
+/// a stranger could make the server pay).
+const MAX_PASSWORD_LEN: usize = 1024;
 
 /// Creates accounts and tokens, and checks credentials.
 #[derive(Clone)]
@@ -129,6 +143,56 @@ impl Accounts {
         Ok(token_matches(auth_token, &record.auth_token_hash))
     }
 
+    /// Creates a dashboard user of an account: a partner user when `partner` is given,
+    /// else a brand user. Returns the login with a fresh random password, to show once.
+    pub async fn create_user(
+        &self,
+        account_sid: &str,
+        partner: Option<PartnerId>,
+        username: &str,
+    ) -> Result<UserCredentials, AccountError> {
+        let username = checked_username(username)?;
+        if self.store.account(account_sid).await?.is_none() {
+            return Err(AccountError::UnknownAccount(account_sid.to_owned()));
+        }
+        let password = random_token(1);
+        let hash = hashed(password.clone()).await?;
+        let record = UserRecord {
+            username: username.clone(),
+            password_hash: hash,
+            role: if partner.is_some() { "partner" } else { "brand" }.to_owned(),
+            account_sid: Some(account_sid.to_owned()),
+            partner,
+            created_at: self.clock.now(),
+        };
+        match self.store.insert_user(&record).await {
+            Err(StoreError::Conflict(_)) => Err(AccountError::Invalid(format!("the username {username:?} is taken"))),
+            other => other.map_err(AccountError::from),
+        }?;
+        Ok(UserCredentials { username, password })
+    }
+
+    /// Checks a dashboard login; `None` for an unknown user or a wrong password, told
+    /// apart by nobody: an unknown user's password is checked against a stand-in hash,
+    /// so both cost one Argon2 verification.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Option<UserRecord>, StoreError> {
+        if username.is_empty()
+            || username.chars().count() > MAX_USERNAME_LEN
+            || password.is_empty()
+            || password.len() > MAX_PASSWORD_LEN
+        {
+            return Ok(None);
+        }
+        let user = self.store.user(username).await?;
+        let stored = user.as_ref().map_or_else(|| stand_in_hash().to_owned(), |user| user.password_hash.clone());
+        let password = password.to_owned();
+        // Argon2 takes tens of milliseconds of CPU: off the async workers.
+        let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("the password check failed: {error}")))?;
+        Ok(user.filter(|_| matches))
+    }
+
     /// Creates what a store needs before first use and returns its secrets to print
     /// once: the dashboard administrator if there is none, and a first brand account if
     /// there is none (an operator may have created accounts before the first start).
@@ -162,6 +226,36 @@ impl Accounts {
 
 /// The dashboard administrator's login name.
 const ADMIN: &str = "admin";
+
+/// A hash no password matches, verified for unknown users so that a login with an
+/// unknown name takes as long as one with a wrong password.
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token(2)).unwrap_or_default())
+}
+
+/// Hashes a password off the async workers.
+async fn hashed(password: String) -> Result<String, AccountError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| AccountError::Invalid(format!("the password could not be hashed: {error}")))?
+        .map_err(AccountError::Invalid)
+}
+
+/// A login name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`, so that it fits a
+/// cookie and a log line as it is.
+fn checked_username(name: &str) -> Result<String, AccountError> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_USERNAME_LEN
+        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"._-@".contains(&byte));
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(AccountError::Invalid(format!(
+            "a username is 1 to {MAX_USERNAME_LEN} letters, digits, '.', '_', '-' or '@'"
+        )))
+    }
+}
 
 fn checked_name(name: &str) -> Result<String, AccountError> {
     let trimmed = name.trim();

@@ -8,6 +8,7 @@
 mod api;
 mod compatible;
 mod cookies;
+mod dashboard;
 mod edge;
 pub mod error;
 mod ops;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(compatible::router())
         .merge(tag::router())
+        .merge(dashboard::router())
         .nest("/api/v1", api::router())
         .fallback(edge::by_host)
         .with_state(state)

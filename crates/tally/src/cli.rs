@@ -28,6 +28,9 @@ pub(crate) enum Command {
     /// Native API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Program documents (program-as-code).
     #[command(subcommand)]
     Program(ProgramCommand),
@@ -72,6 +75,22 @@ pub(crate) enum TokenCommand {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a dashboard login with a random password; prints {"username", "password"}.
+    Create {
+        /// The account.
+        #[arg(long)]
+        account: String,
+        /// Make a partner user, who sees only this partner's data.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Login name: letters, digits, '.', '_', '-' or '@'.
+        #[arg(long)]
+        username: String,
     },
 }
 

@@ -13,7 +13,9 @@ use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::{ProgramError, Programs, parse_document};
 use tally_core::ids::{PartnerId, ProgramId};
 
-use crate::cli::{AccountCommand, Cli, ClicksCommand, Command, ProgramCommand, StoreCommand, TokenCommand};
+use crate::cli::{
+    AccountCommand, Cli, ClicksCommand, Command, ProgramCommand, StoreCommand, TokenCommand, UserCommand,
+};
 use crate::config::{self, Overrides, Settings};
 use crate::store::{self, Missing};
 use crate::{serve, telemetry};
@@ -47,14 +49,15 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&credentials)
         }
         Command::Token(TokenCommand::Create { account, partner, name }) => {
-            let partner = partner
-                .map(|text| {
-                    text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id"))
-                })
-                .transpose()?;
+            let partner = partner_arg(partner)?;
             let token =
                 accounts(&settings, Missing::Refuse).await?.create_token(&account, partner, name.as_deref()).await?;
             print_json(&serde_json::json!({ "token": token }))
+        }
+        Command::User(UserCommand::Create { account, partner, username }) => {
+            let partner = partner_arg(partner)?;
+            let login = accounts(&settings, Missing::Refuse).await?.create_user(&account, partner, &username).await?;
+            print_json(&login)
         }
         Command::Program(ProgramCommand::Apply { file, account }) => apply_program(&settings, &file, &account).await,
         Command::Program(ProgramCommand::Export { id }) => {
@@ -78,6 +81,13 @@ async fn programs(settings: &Settings) -> anyhow::Result<(Programs, Arc<CatalogH
     let store = store::open(settings, Missing::Refuse).await?;
     let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
     Ok((Programs::new(store, Arc::new(SystemClock), catalog.clone()), catalog))
+}
+
+/// The `--partner` argument.
+fn partner_arg(partner: Option<String>) -> anyhow::Result<Option<PartnerId>> {
+    partner
+        .map(|text| text.parse::<PartnerId>().with_context(|| format!("--partner: {text:?} is not a partner id")))
+        .transpose()
 }
 
 fn program_id(text: &str) -> anyhow::Result<ProgramId> {

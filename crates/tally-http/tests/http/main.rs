@@ -13,6 +13,7 @@ mod bad_input;
 mod click_export;
 mod compatible_reads;
 mod conversions;
+mod dashboard;
 mod deep_links;
 mod durability;
 mod edge;

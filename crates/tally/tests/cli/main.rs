@@ -4,6 +4,7 @@
 mod browser;
 mod clicks;
 mod commands;
+mod dashboard;
 mod demo;
 mod durability;
 mod helpers;
