@@ -130,7 +130,11 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
         if let Some(account) = &demo.new_account {
             writeln!(out, "  demo account_sid: {}  auth_token: {}", account.account_sid, account.auth_token)?;
         }
+        for (login, role) in &demo.new_logins {
+            writeln!(out, "  demo dashboard login for {role}: {} / {}", login.username, login.password)?;
+        }
     }
+    writeln!(out, "dashboard: http://{address}/")?;
     out.flush()?;
     Ok(())
 }

@@ -23,10 +23,10 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use tally_app::accounts::{AccountCredentials, Accounts};
+use tally_app::accounts::{AccountCredentials, Accounts, UserCredentials};
 use tally_app::ports::Store;
 use tally_app::programs::{Programs, parse_document};
-use tally_core::ids::ProgramId;
+use tally_core::ids::{PartnerId, ProgramId};
 use tokio::sync::Semaphore;
 
 /// The demo program document; also a worked example of SPEC §12.
@@ -63,7 +63,14 @@ pub(crate) struct Demo {
     pub(crate) new_account: Option<AccountCredentials>,
     /// Credentials for the compatible API, when known: shoppers then also convert.
     pub(crate) s2s: Option<AccountCredentials>,
+    /// Dashboard logins made by this start (a brand user and a partner user), with
+    /// what each stands for; shown once, like every secret.
+    pub(crate) new_logins: Vec<(UserCredentials, &'static str)>,
 }
+
+/// The demo's dashboard logins: the brand, and partner 101 (Trail Blog).
+const DEMO_LOGINS: [(&str, Option<PartnerId>, &str); 2] =
+    [("acme", None, "the brand"), ("trailblog", Some(PartnerId(101)), "partner Trail Blog (101)")];
 
 /// Applies the demo program, under the account that already owns it, else the account
 /// this first start just created, else a new demo account. Applying is idempotent, so
@@ -101,7 +108,13 @@ pub(crate) async fn install(
     if s2s.is_none() {
         tracing::warn!("the demo account's auth token is unknown; demo shoppers will click but not convert");
     }
-    Ok(Demo { program, new_account, s2s })
+    let mut new_logins = Vec::new();
+    for (username, partner, role) in DEMO_LOGINS {
+        if store.user(username).await?.is_none() {
+            new_logins.push((accounts.create_user(&account_sid, partner, username).await?, role));
+        }
+    }
+    Ok(Demo { program, new_account, s2s, new_logins })
 }
 
 /// One simulated visit: a path, the `Host` it is sent to, and a user agent.

@@ -95,6 +95,11 @@ fn serve_demo_listens_first_and_fills_its_own_store_with_clicks() {
     let stopped = server.terminate();
     assert!(stopped.status.success(), "{}", stopped.stderr);
     assert!(stopped.lines.iter().any(|line| line.starts_with("demo: program 1000")), "{:?}", stopped.lines);
+    // Dashboard logins for the demo's brand and one of its partners, shown once.
+    for login in ["for the brand: acme / ", "for partner Trail Blog (101): trailblog / "] {
+        assert!(stopped.lines.iter().any(|line| line.contains(login)), "{login:?} in {:?}", stopped.lines);
+    }
+    assert!(stopped.lines.iter().any(|line| line.starts_with("dashboard: http://127.0.0.1:")), "{:?}", stopped.lines);
     assert!(sandbox.file("tally-demo.db").exists());
     assert!(!sandbox.file("tally.db").exists(), "the demo never touches the default store");
 }
