@@ -133,8 +133,8 @@ fn announce(address: SocketAddr, first_run: Option<&FirstRun>, demo: Option<&dem
         for (login, role) in &demo.new_logins {
             writeln!(out, "  demo dashboard login for {role}: {} / {}", login.username, login.password)?;
         }
+        writeln!(out, "dashboard: http://{address}/")?;
     }
-    writeln!(out, "dashboard: http://{address}/")?;
     out.flush()?;
     Ok(())
 }
