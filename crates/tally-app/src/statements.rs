@@ -15,6 +15,7 @@ use tally_core::program::Program;
 use tally_core::statement::{self, StatementBalance, StatementStatus, Withdrawal};
 
 use crate::catalog::CatalogHandle;
+use crate::csv_text::{end_line, push_field, push_text};
 use crate::locking::hold_lease;
 use crate::ports::{
     ActionRecord, Clock, StatementRecord, StatementSummary, Store, StoreError, StoreResult, WithdrawalRecord,
@@ -226,6 +227,29 @@ impl Statements {
         let time_zone = catalog.program(program).map(|entry| entry.program.time_zone().clone());
         self.clock.now().to_zoned(time_zone.unwrap_or(jiff::tz::TimeZone::UTC)).date()
     }
+}
+
+/// A statement as CSV, one line per action: what the brand's finance team imports.
+/// Order ids are a stranger's text, defused against spreadsheet formulas.
+pub fn statement_csv(statement: &StatementRecord, actions: &[ActionRecord]) -> String {
+    let mut text = String::from(
+        "statement_id,statement_date,partner_id,action_id,event_type_id,order_id,event_date,locking_date,currency,sale_amount,payout\n",
+    );
+    for action in actions {
+        push_field(&mut text, &statement.statement_id);
+        push_field(&mut text, &statement.statement_date.to_string());
+        push_field(&mut text, &statement.partner.0.to_string());
+        push_field(&mut text, &action.action_id);
+        push_field(&mut text, &action.event_type.0.to_string());
+        push_text(&mut text, &action.order_id);
+        push_field(&mut text, &action.event_at.to_string());
+        push_field(&mut text, &action.locking_at.map(|at| at.to_string()).unwrap_or_default());
+        push_field(&mut text, action.currency.code());
+        push_field(&mut text, &action.sale_amount.to_string());
+        push_field(&mut text, &action.payout.to_string());
+        end_line(&mut text);
+    }
+    text
 }
 
 /// The statement an action goes on, under the terms in force on its event date.

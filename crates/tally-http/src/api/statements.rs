@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tally_app::csv_text::{end_line, push_field, push_text};
-use tally_app::statements::{StatementError, StatementView};
+use tally_app::statements::{StatementError, StatementView, statement_csv};
 use tally_core::ids::{PartnerId, ProgramId};
 use tally_core::statement::Withdrawal;
 
@@ -131,24 +130,8 @@ async fn one(
             Ok(axum::Json(body).into_response())
         }
         Some("csv") => {
-            let mut text = String::from(
-                "statement_id,statement_date,partner_id,action_id,event_type_id,order_id,event_date,locking_date,currency,sale_amount,payout\n",
-            );
             let statement = &view.summary.statement;
-            for action in &actions {
-                push_field(&mut text, &statement.statement_id);
-                push_field(&mut text, &statement.statement_date.to_string());
-                push_field(&mut text, &statement.partner.0.to_string());
-                push_field(&mut text, &action.action_id);
-                push_field(&mut text, &action.event_type.0.to_string());
-                push_text(&mut text, &action.order_id);
-                push_field(&mut text, &action.event_at.to_string());
-                push_field(&mut text, &action.locking_at.map(|at| at.to_string()).unwrap_or_default());
-                push_field(&mut text, action.currency.code());
-                push_field(&mut text, &action.sale_amount.to_string());
-                push_field(&mut text, &action.payout.to_string());
-                end_line(&mut text);
-            }
+            let text = statement_csv(statement, &actions);
             let file_name = format!("statement-{}-{}.csv", statement.partner.0, statement.statement_date);
             Ok((
                 [

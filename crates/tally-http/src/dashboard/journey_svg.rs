@@ -8,6 +8,7 @@
 //! from outside is escaped here, since the page includes the drawing as it is.
 
 use std::fmt::Write;
+use tally_core::chart::escape;
 
 /// One touch to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,22 +190,6 @@ fn truncate(text: &str, max: usize) -> String {
     let mut short: String = text.chars().take(max - 1).collect();
     short.push('…');
     short
-}
-
-/// Escapes text for SVG (XML) content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

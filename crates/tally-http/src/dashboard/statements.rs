@@ -8,8 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rust_decimal::Decimal;
 use tally_app::catalog::ProgramEntry;
-use tally_app::csv_text::{end_line, push_field, push_text};
-use tally_app::statements::{StatementError, StatementView};
+use tally_app::statements::{StatementError, StatementView, statement_csv};
 use tally_core::ids::PartnerId;
 use tally_core::statement::{StatementStatus, Withdrawal};
 
@@ -234,23 +233,7 @@ pub(crate) async fn csv(
         return Err(PageError::NotFound);
     }
     let actions = state.statements.actions(&statement_id).await?;
-    let mut text = String::from(
-        "statement_id,statement_date,partner_id,action_id,event_type_id,order_id,event_date,locking_date,currency,sale_amount,payout\n",
-    );
-    for action in &actions {
-        push_field(&mut text, &statement.statement_id);
-        push_field(&mut text, &statement.statement_date.to_string());
-        push_field(&mut text, &statement.partner.to_string());
-        push_field(&mut text, &action.action_id);
-        push_field(&mut text, &action.event_type.to_string());
-        push_text(&mut text, &action.order_id);
-        push_field(&mut text, &action.event_at.to_string());
-        push_field(&mut text, &action.locking_at.map(|at| at.to_string()).unwrap_or_default());
-        push_field(&mut text, action.currency.code());
-        push_field(&mut text, &action.sale_amount.to_string());
-        push_field(&mut text, &action.payout.to_string());
-        end_line(&mut text);
-    }
+    let text = statement_csv(statement, &actions);
     let file_name = format!("statement-{}-{}.csv", statement.partner, statement.statement_date);
     Ok((
         [
