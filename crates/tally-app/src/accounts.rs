@@ -6,6 +6,7 @@ use tally_core::ids::PartnerId;
 
 use crate::ports::{AccountRecord, ApiTokenRecord, Clock, Store, StoreError, UserRecord};
 use crate::secrets::{hash_password, password_matches, random_token, token_hash, token_matches};
+use crate::throttle::LoginThrottle;
 
 /// A brand account's credentials for the compatible API, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -72,12 +73,24 @@ const MAX_PASSWORD_LEN: usize = 1024;
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    throttle: Arc<LoginThrottle>,
+}
+
+/// What a dashboard login came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// The user, logged in.
+    Accepted(UserRecord),
+    /// An unknown user or a wrong password, told apart by nobody.
+    Refused,
+    /// Too many recent failures for this name; try again after this long.
+    Throttled(jiff::SignedDuration),
 }
 
 impl Accounts {
     /// Builds the service.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Accounts { store, clock }
+        Accounts { store, clock, throttle: Arc::new(LoginThrottle::default()) }
     }
 
     /// Creates a brand account and returns its credentials.
@@ -172,10 +185,29 @@ impl Accounts {
         Ok(UserCredentials { username, password })
     }
 
-    /// Checks a dashboard login; `None` for an unknown user or a wrong password, told
-    /// apart by nobody: an unknown user's password is checked against a stand-in hash,
-    /// so both cost one Argon2 verification.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Option<UserRecord>, StoreError> {
+    /// Checks a dashboard login. An unknown user and a wrong password are told apart
+    /// by nobody: an unknown user's password is checked against a stand-in hash, so both
+    /// cost one Argon2 verification. A name that failed too often lately is throttled
+    /// ([`crate::throttle`]) before any check.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Login, StoreError> {
+        let now = self.clock.now();
+        if let Some(wait) = self.throttle.wait(username, now) {
+            return Ok(Login::Throttled(wait));
+        }
+        let user = self.check_password(username, password).await?;
+        match user {
+            Some(user) => {
+                self.throttle.succeeded(username);
+                Ok(Login::Accepted(user))
+            }
+            None => {
+                self.throttle.failed(username, now);
+                Ok(Login::Refused)
+            }
+        }
+    }
+
+    async fn check_password(&self, username: &str, password: &str) -> Result<Option<UserRecord>, StoreError> {
         if username.is_empty()
             || username.chars().count() > MAX_USERNAME_LEN
             || password.is_empty()

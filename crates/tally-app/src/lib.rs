@@ -27,4 +27,5 @@ pub mod rollup;
 pub mod secrets;
 pub mod sql;
 pub mod statements;
+pub mod throttle;
 pub mod visits;

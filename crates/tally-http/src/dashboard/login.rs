@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::session::{self, DashboardHost, Form, Session};
 use super::{PageError, html, page_error};
+use tally_app::accounts::Login;
+
 use crate::AppState;
 
 #[derive(Template)]
@@ -57,10 +59,18 @@ pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, fo
     }
     let password = form.get("password").unwrap_or("");
     match state.accounts.login(&username, password).await {
-        Ok(Some(user)) => session::start(&state, &headers, &user.username, &next),
-        Ok(None) => {
+        Ok(Login::Accepted(user)) => session::start(&state, &headers, &user.username, &next),
+        Ok(Login::Refused) => {
             let message = "The username or password is not right.";
             login_page(&state, &headers, StatusCode::UNAUTHORIZED, next, username, Some(message))
+        }
+        Ok(Login::Throttled(wait)) => {
+            let message = "Too many failed logins for this name: wait a few minutes, then try again.";
+            let mut page = login_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, next, username, Some(message));
+            if let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                page.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+            page
         }
         Err(error) => page_error(PageError::Store(error)),
     }

@@ -112,6 +112,21 @@ async fn the_right_password_opens_a_session_and_a_wrong_one_or_an_unknown_user_g
 }
 
 #[tokio::test]
+async fn five_failed_logins_hold_a_name_for_a_while_even_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    let login = brand_user(&app).await;
+    for _ in 0..5 {
+        assert_eq!(try_login(&app, &login.username, "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let held = try_login(&app, &login.username, &login.password).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.text());
+    assert!(held.text().contains("Too many failed logins"), "{}", held.text());
+    assert!(held.header(header::RETRY_AFTER).is_some_and(|seconds| seconds.parse::<u64>().unwrap() > 0));
+    app.advance_minutes(15);
+    assert_eq!(try_login(&app, &login.username, &login.password).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn the_session_cookie_is_secure_behind_an_https_proxy() {
     let app = TestApp::spawn().await;
     let login = brand_user(&app).await;
