@@ -3,9 +3,10 @@
 -- twice; dates are the program's local days as ISO 8601 text, which sorts correctly.
 ALTER TABLE action ADD COLUMN statement_id TEXT;
 CREATE INDEX action_statement ON action (statement_id);
--- The statement job finds approved real actions not yet on a statement.
+-- The statement job finds approved real actions of partners not yet on a statement
+-- (media sources are paid nothing and never stated, so they stay out of the index).
 CREATE INDEX action_unstated ON action (program_id, action_id)
-    WHERE state = 'APPROVED' AND statement_id IS NULL AND NOT is_test;
+    WHERE state = 'APPROVED' AND statement_id IS NULL AND NOT is_test AND owner_kind = 'partner';
 -- Tiers, limits and bonuses count a partner's actions in a period.
 CREATE INDEX action_owner_time ON action (program_id, owner_id, event_type_id, event_at);
 
