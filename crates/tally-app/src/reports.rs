@@ -18,7 +18,6 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
-use serde_json::Value;
 use tally_core::ids::{PartnerId, ProgramId};
 use tally_core::money::Currency;
 
@@ -299,22 +298,27 @@ impl Reports {
             limit: 5_000,
             ..ActionQuery::default()
         };
-        let field = if request.grouping == Grouping::Sku { "sku" } else { "category" };
+        let by_sku = request.grouping == Grouping::Sku;
         let mut rows: BTreeMap<(String, String), PerformanceRow> = BTreeMap::new();
         loop {
             let page = self.store.list_actions(&query).await?;
             for action in page.iter().filter(|action| action.state != "REVERSED") {
-                let detail: Value = serde_json::from_str(&action.detail).unwrap_or(Value::Null);
-                let items = detail["items"].as_array().cloned().unwrap_or_default();
-                let payouts = item_payouts(&detail);
-                for (index, item) in items.iter().enumerate() {
-                    let key = item[field].as_str().unwrap_or("").to_owned();
+                // Only the items and their payout lines are read; the journey is skipped.
+                let Ok(detail) = serde_json::from_str::<ItemsOnly>(&action.detail) else { continue };
+                let mut payouts: BTreeMap<usize, Decimal> = BTreeMap::new();
+                for line in &detail.payout_lines {
+                    if let Some(index) = line.item {
+                        *payouts.entry(index).or_insert(Decimal::ZERO) += line.amount;
+                    }
+                }
+                for (index, item) in detail.items.iter().enumerate() {
+                    let key = if by_sku { &item.sku } else { &item.category }.clone().unwrap_or_default();
                     let row = rows
                         .entry((key.clone(), action.currency.code().to_owned()))
                         .or_insert_with(|| PerformanceRow::empty(vec![key], action.currency));
                     row.actions += 1;
-                    row.quantity += item["quantity"].as_u64().unwrap_or(0);
-                    row.sale_amount += decimal(&item["saleAmount"]);
+                    row.quantity += item.quantity;
+                    row.sale_amount += item.sale_amount.unwrap_or_default();
                     row.payout += payouts.get(&index).copied().unwrap_or(Decimal::ZERO);
                 }
             }
@@ -329,23 +333,31 @@ impl Reports {
     }
 }
 
-/// The payout of each item, from the commission lines of an ITEM-level payout.
-fn item_payouts(detail: &Value) -> BTreeMap<usize, Decimal> {
-    let mut payouts = BTreeMap::new();
-    for line in detail["payoutLines"].as_array().into_iter().flatten() {
-        if let Some(index) = line["item"].as_u64() {
-            *payouts.entry(index as usize).or_insert(Decimal::ZERO) += decimal(&line["amount"]);
-        }
-    }
-    payouts
+/// What an item report reads of an action's detail.
+#[derive(serde::Deserialize)]
+struct ItemsOnly {
+    #[serde(default)]
+    items: Vec<ItemJson>,
+    #[serde(default, rename = "payoutLines")]
+    payout_lines: Vec<LineJson>,
 }
 
-fn decimal(value: &Value) -> Decimal {
-    match value {
-        Value::String(text) => text.parse().unwrap_or_default(),
-        Value::Number(number) => number.to_string().parse().unwrap_or_default(),
-        _ => Decimal::ZERO,
-    }
+#[derive(serde::Deserialize)]
+struct ItemJson {
+    sku: Option<String>,
+    category: Option<String>,
+    #[serde(default)]
+    quantity: u64,
+    #[serde(rename = "saleAmount", default, with = "rust_decimal::serde::str_option")]
+    sale_amount: Option<Decimal>,
+}
+
+/// A payout line: the item it pays (at ITEM level) and its amount.
+#[derive(serde::Deserialize)]
+struct LineJson {
+    item: Option<usize>,
+    #[serde(with = "rust_decimal::serde::str")]
+    amount: Decimal,
 }
 
 /// A report by day has a row for every day of its range, so a chart has no gaps.

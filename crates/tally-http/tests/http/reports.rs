@@ -222,6 +222,9 @@ async fn the_compatible_listing_and_the_native_listing_agree_over_thousands_of_a
 #[tokio::test]
 async fn items_are_reported_by_sku_and_category() {
     let app = TestApp::spawn().await;
+    let mut document = crate::helpers::acme_program();
+    document["template_terms"][0]["event_payouts"][0]["payout_level"] = json!("ITEM");
+    app.apply_as(&app.account_sid.clone(), &document).await;
     let click_id = click(&app, 101).await;
     let mut fields = sale(&click_id, "S-1");
     fields.extend([
@@ -240,6 +243,7 @@ async fn items_are_reported_by_sku_and_category() {
     let rows = skus.json()["rows"].as_array().unwrap().clone();
     let mug = rows.iter().find(|row| row["key"] == json!(["MUG"])).unwrap();
     assert_eq!((mug["quantity"].as_u64(), mug["saleAmount"].as_str()), (Some(3), Some("30.00")));
+    assert_eq!(mug["payout"], "2.40", "the item's own payout line, at ITEM level");
     let categories = get(&app, "performance?by=category&format=csv", &app.brand_token).await.text();
     assert!(categories.contains("\nTents,0,0,1,1,,USD,200.00,"), "{categories}");
 }
