@@ -6,10 +6,11 @@
 //! journeys are not named, and the customer's identifiers are not shown to it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
+use tally_app::actions::{ActionError, ActionRef, REVERSAL_REASONS};
 use tally_app::catalog::ProgramEntry;
 use tally_app::ports::{ActionRecord, ActionUpdateRecord};
 use tally_core::click::OwnerKind;
@@ -20,7 +21,7 @@ use super::actions::state_class;
 use super::format::{event_type_name, minute, money, money_text, owner_name, second, words};
 use super::journey_svg::{self, Mark};
 use super::layout::{Layout, Section};
-use super::session::Session;
+use super::session::{Form, Session};
 use super::warnings::{self, Warning};
 use super::{PageError, html};
 use crate::AppState;
@@ -45,6 +46,12 @@ struct DetailPage {
     identity: Vec<IdentityRow>,
     updates: Vec<UpdateRow>,
     partner_view: bool,
+    /// The brand may still reverse or approve it: pending, before its locking instant.
+    changeable: bool,
+    /// Where the reverse and approve forms post.
+    change_href: String,
+    reasons: &'static [&'static str],
+    notice: Option<&'static str>,
 }
 
 /// A term and its value.
@@ -103,6 +110,7 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     session: Session,
     Path((id, action_id)): Path<(String, String)>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let catalog = state.catalog.get();
     let entry = session.scope.program(&catalog, &id).ok_or(PageError::NotFound)?;
@@ -146,8 +154,70 @@ pub(crate) async fn page(
         identity: if viewer.is_none() { view.identity() } else { Vec::new() },
         updates: update_rows(&entry, &updates, action.currency),
         partner_view: viewer.is_some(),
+        changeable: session.scope.is_brand()
+            && action.state == "PENDING"
+            && action.locking_at.is_none_or(|locking_at| locking_at > state.clock.now()),
+        change_href: format!("/programs/{}/actions/{}", entry.program.id(), action.action_id),
+        reasons: REVERSAL_REASONS,
+        notice: query.get("notice").and_then(|notice| notice_text(notice)),
     };
     Ok(html(StatusCode::OK, &page))
+}
+
+/// What a change answered, shown above the action.
+fn notice_text(notice: &str) -> Option<&'static str> {
+    Some(match notice {
+        "reversed" => "The action was reversed.",
+        "approved" => "The action was approved.",
+        "locked" => "The action is locked and can no longer change.",
+        "not_pending" => "The action is no longer pending.",
+        "reason" => "Choose a reason from the list.",
+        _ => return None,
+    })
+}
+
+/// `POST …/actions/{actionId}/reverse` with a `reason`, or `…/approve`: the brand
+/// changes a pending action, through the same use case as the API.
+pub(crate) async fn change(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, action_id, verb)): Path<(String, String, String)>,
+    form: Form,
+) -> Result<Response, PageError> {
+    session.check_csrf(&state.keyed, &form)?;
+    let entry = session
+        .scope
+        .program(&state.catalog.get(), &id)
+        .filter(|_| session.scope.is_brand())
+        .ok_or(PageError::NotFound)?;
+    let reference = ActionRef::Id(action_id.clone());
+    let found = state.actions.find(&entry.account_sid, &reference).await;
+    if !found.as_ref().is_ok_and(|action| action.program == entry.program.id()) {
+        return Err(PageError::NotFound);
+    }
+    let outcome = match verb.as_str() {
+        "reverse" => {
+            let reason = form.get("reason").unwrap_or("");
+            if !REVERSAL_REASONS.contains(&reason) {
+                return Ok(back(&entry, &action_id, "reason"));
+            }
+            state.actions.reverse(&entry.account_sid, &reference, reason, &session.actor()).await.map(|_| "reversed")
+        }
+        "approve" => state.actions.approve(&entry.account_sid, &reference, &session.actor()).await.map(|_| "approved"),
+        _ => return Err(PageError::NotFound),
+    };
+    match outcome {
+        Ok(notice) => Ok(back(&entry, &action_id, notice)),
+        Err(ActionError::Locked) => Ok(back(&entry, &action_id, "locked")),
+        Err(ActionError::NotPending(_)) => Ok(back(&entry, &action_id, "not_pending")),
+        Err(ActionError::Store(error)) => Err(PageError::Store(error)),
+        Err(_) => Err(PageError::NotFound),
+    }
+}
+
+fn back(entry: &ProgramEntry, action_id: &str, notice: &str) -> Response {
+    let href = format!("/programs/{}/actions/{}?notice={notice}", entry.program.id(), action_id);
+    Redirect::to(&href).into_response()
 }
 
 /// One action, seen by one viewer.

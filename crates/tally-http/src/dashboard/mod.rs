@@ -50,6 +50,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/programs/{id}/actions", get(actions::page))
         .route("/programs/{id}/actions.csv", get(export::csv))
         .route("/programs/{id}/actions/{action_id}", get(detail::page))
+        .route("/programs/{id}/actions/{action_id}/{verb}", post(detail::change))
         .route("/programs/{id}/invalid", get(invalid::page))
         .route("/programs/{id}/performance", get(performance::page))
         .route("/programs/{id}/integration", get(integration::page))

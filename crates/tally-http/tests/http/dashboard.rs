@@ -556,3 +556,45 @@ async fn the_integration_check_says_what_is_missing_and_how_to_fix_it() {
     let nav = page(&app, "/programs/1000/actions", &partner).await.text();
     assert!(!nav.contains("Integration check") && !nav.contains("Invalid conversions") && nav.contains("Performance"));
 }
+
+#[tokio::test]
+async fn a_brand_reverses_or_approves_a_pending_action_from_its_page_and_a_partner_cannot() {
+    let app = TestApp::spawn().await;
+    let brand = log_in(&app, &brand_user(&app).await).await;
+    let reversed = sale_of(&app, 101, "", "CH-1", "40").await;
+    let approved = sale_of(&app, 101, "", "CH-2", "50").await;
+    let uri = |id: &str| format!("/programs/{PROGRAM}/actions/{id}");
+
+    let detail = page(&app, &uri(&reversed), &brand).await.text();
+    assert!(detail.contains(">Reverse</button>") && detail.contains(">Approve now</button>"), "{detail}");
+    let csrf = csrf_of(&detail);
+    let bad =
+        send_form(&app, &format!("{}/reverse", uri(&reversed)), &brand, &[("csrf", &csrf), ("reason", "BORED")]).await;
+    assert_eq!(bad.header(header::LOCATION), Some(format!("{}?notice=reason", uri(&reversed)).as_str()));
+    let forged = send_form(&app, &format!("{}/reverse", uri(&reversed)), &brand, &[("reason", "ITEM_RETURNED")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let done = send_form(
+        &app,
+        &format!("{}/reverse", uri(&reversed)),
+        &brand,
+        &[("csrf", &csrf), ("reason", "ITEM_RETURNED")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let after = page(&app, &format!("{}?notice=reversed", uri(&reversed)), &brand).await.text();
+    assert!(after.contains("The action was reversed.") && after.contains("Item returned"), "{after}");
+    assert!(!after.contains(">Reverse</button>"), "a reversed action cannot change again");
+    let action = app.store.action(&reversed).await.unwrap().unwrap();
+    assert_eq!((action.state.as_str(), action.payout.to_string().as_str()), ("REVERSED", "0.00"));
+
+    let approve = send_form(&app, &format!("{}/approve", uri(&approved)), &brand, &[("csrf", &csrf)]).await;
+    assert_eq!(approve.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.store.action(&approved).await.unwrap().unwrap().state, "APPROVED");
+
+    let partner = log_in(&app, &partner_user(&app).await).await;
+    let seen = page(&app, &uri(&approved), &partner).await.text();
+    assert!(!seen.contains(">Reverse</button>"), "partners do not change actions");
+    let partner_csrf = csrf_of(&seen);
+    let refused = send_form(&app, &format!("{}/approve", uri(&reversed)), &partner, &[("csrf", &partner_csrf)]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+}
