@@ -8,20 +8,17 @@
 //! Needs Debian's Chromium (`scripts/install-test-deps`); without it the test says
 //! SKIPPED and passes.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::page::Page;
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use crate::chromium;
 use crate::helpers::{Sandbox, start_server};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PROGRAM: u64 = 6300;
 /// How long a page may take to reach the title the test waits for.
 const PAGE_DEADLINE: Duration = Duration::from_secs(20);
@@ -67,26 +64,6 @@ fn brand_site(tag_url: String) -> Router {
         .route("/checkout", get(move || async move { Html(checkout) }))
 }
 
-async fn launch_chromium(profile: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
-    let config = BrowserConfig::builder()
-        .chrome_executable(CHROMIUM)
-        .user_data_dir(profile)
-        .no_sandbox()
-        .disable_https_first()
-        .args([
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--no-proxy-server",
-        ])
-        .build()
-        .expect("a browser configuration");
-    let (browser, mut handler) = Browser::launch(config).await.expect("chromium starts");
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    (browser, events)
-}
-
 /// Waits until the page's title starts with `prefix`; returns the rest.
 async fn title_after(page: &Page, prefix: &str) -> String {
     let started = Instant::now();
@@ -102,7 +79,7 @@ async fn title_after(page: &Page, prefix: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkout_without_the_click_id_is_credited_through_the_tags_first_party_cookie() {
-    if !Path::new(CHROMIUM).exists() {
+    if !chromium::installed() {
         println!("SKIPPED browser test: chromium not installed (run scripts/install-test-deps)");
         return;
     }
@@ -117,7 +94,7 @@ async fn a_checkout_without_the_click_id_is_credited_through_the_tags_first_part
     tokio::spawn(async move { axum::serve(brand, site).await.expect("the brand site serves") });
 
     let profile = tempfile::tempdir().expect("a browser profile directory");
-    let (mut browser, events) = launch_chromium(profile.path()).await;
+    let (mut browser, events) = chromium::launch(profile.path(), |config| config.disable_https_first()).await;
     let page = browser.new_page(server.url(&format!("/c/101/1/{PROGRAM}"))).await.expect("a page");
     let cookies = title_after(&page, "landed:").await;
     assert!(cookies.contains("tally_click="), "the landing keeps the click id: {cookies:?}");

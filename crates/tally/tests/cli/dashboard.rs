@@ -11,17 +11,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::browser::Browser;
 use chromiumoxide::cdp::browser_protocol::browser::{SetDownloadBehaviorBehavior, SetDownloadBehaviorParams};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::page::{Page, ScreenshotParams};
-use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use crate::chromium;
 use crate::helpers::{Sandbox, Server, click, click_id_of, link_client, spawn_server};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PROGRAM: u64 = 1000;
 /// How long a page may take to show what the test waits for.
 const PAGE_DEADLINE: Duration = Duration::from_secs(15);
@@ -174,28 +173,6 @@ async fn fill_the_shop(server: &Server, shop: &Shop) -> String {
     cross_device["ActionId"].as_str().expect("an action").to_owned()
 }
 
-async fn launch_chromium(profile: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
-    let config = BrowserConfig::builder()
-        .chrome_executable(CHROMIUM)
-        .user_data_dir(profile)
-        .no_sandbox()
-        .window_size(1280, 900)
-        .viewport(None)
-        .args([
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--no-proxy-server",
-            "--hide-scrollbars",
-        ])
-        .build()
-        .expect("a browser configuration");
-    let (browser, mut handler) = Browser::launch(config).await.expect("chromium starts");
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    (browser, events)
-}
-
 /// Waits until the page's HTML contains `text`; returns the HTML.
 async fn wait_for(page: &Page, text: &str) -> String {
     let started = Instant::now();
@@ -280,7 +257,7 @@ fn user_create_prints_a_login_once_and_refuses_a_taken_name_or_an_unknown_accoun
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brand_and_a_partner_use_the_dashboard_in_a_browser() {
-    if !Path::new(CHROMIUM).exists() {
+    if !chromium::installed() {
         println!("SKIPPED dashboard browser test: chromium not installed (run scripts/install-test-deps)");
         return;
     }
@@ -305,7 +282,10 @@ async fn a_brand_and_a_partner_use_the_dashboard_in_a_browser() {
     let cross_device = fill_the_shop(&server, &shop).await;
 
     let profile = tempfile::tempdir().expect("a browser profile directory");
-    let (mut browser, events) = launch_chromium(profile.path()).await;
+    let (mut browser, events) = chromium::launch(profile.path(), |config| {
+        config.window_size(1280, 900).viewport(None).arg("--hide-scrollbars")
+    })
+    .await;
     let page = browser.new_page(server.url("/")).await.expect("a page");
     wait_for(&page, "Log in").await;
     screenshot(&page, "login").await;

@@ -2,6 +2,7 @@
 //! starts the real executable in its own temporary directory, on its own SQLite file.
 
 mod browser;
+mod chromium;
 mod clicks;
 mod commands;
 mod dashboard;
