@@ -138,7 +138,7 @@ impl Visits {
             return VisitOutcome::NotFound;
         };
         let query = LinkQuery::parse(input.raw_query);
-        let visitor = input.visitor.unwrap_or_else(|| VisitorId::generate(random_u128()));
+        let visitor = input.visitor.unwrap_or_else(|| VisitorId::generate(unix_millis(now), random_u128()));
         let request = VisitRequest {
             now,
             query: &query,
@@ -146,7 +146,7 @@ impl Visits {
             referrer: input.referrer,
             ip_hash: input.client_ip.map(|address| self.keyed.ip_hash(&address)),
             visitor: visitor.clone(),
-            fresh_click_id: ClickId::generate(now.as_millisecond().max(0) as u64, random_u128()),
+            fresh_click_id: ClickId::generate(unix_millis(now), random_u128()),
         };
         let mut sessions = input.sessions;
         let plan = plan_visit(program, target, &request, &mut sessions);
@@ -196,4 +196,9 @@ fn locate<'c>(catalog: &'c Catalog, address: VisitAddress<'_>) -> Option<(&'c Pr
             }
         },
     }
+}
+
+/// Milliseconds since the Unix epoch, for the time prefix of new ids.
+fn unix_millis(now: jiff::Timestamp) -> u64 {
+    now.as_millisecond().max(0) as u64
 }

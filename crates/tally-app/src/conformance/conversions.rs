@@ -126,7 +126,7 @@ pub async fn conversions_round_trip_and_orders_are_unique(store: Arc<dyn Store>)
 /// Clicks are found by click id and by visitor, within the time range.
 pub async fn clicks_are_found_by_click_id_and_visitor(store: Arc<dyn Store>) {
     let mut clicks: Vec<_> = (0..6).map(|n| sample_click(n, at(n as i64 * 10))).collect();
-    let shared_visitor = VisitorId::generate(77);
+    let shared_visitor = VisitorId::generate(77, 77);
     for click in &mut clicks[..4] {
         click.visitor = shared_visitor.clone();
     }
