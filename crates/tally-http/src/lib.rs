@@ -41,9 +41,28 @@ pub struct EdgeSettings {
     pub trust_proxy_headers: bool,
 }
 
-/// Everything the handlers need.
+/// Everything the handlers need, shared: axum clones the state for every request,
+/// so it is one reference count, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// Shares the services with every handler.
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The use cases and ports behind the HTTP surface.
+pub struct Services {
     /// The click edge.
     pub visits: Visits,
     /// Program documents.

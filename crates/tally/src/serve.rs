@@ -19,7 +19,7 @@ use tally_app::programs::Programs;
 use tally_app::secrets::{Keyed, random_token};
 use tally_app::statements::{StatementJob, Statements};
 use tally_app::visits::Visits;
-use tally_http::{AppState, EdgeSettings};
+use tally_http::{AppState, EdgeSettings, Services};
 
 use crate::config::Settings;
 use crate::{demo, store};
@@ -55,7 +55,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (journal, lanes) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
     let loader =
         Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), catalog.clone(), metrics.clone()).await?);
-    let state = AppState {
+    let state = AppState::new(Services {
         visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
         loader: loader.clone(),
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
@@ -78,7 +78,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
             secure_cookies: settings.secure_cookies,
             trust_proxy_headers: settings.trust_proxy_headers,
         },
-    };
+    });
 
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)

@@ -26,7 +26,7 @@ use tally_app::statements::{StatementJob, Statements};
 use tally_app::visits::Visits;
 use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
-use tally_http::{AppState, EdgeSettings};
+use tally_http::{AppState, EdgeSettings, Services};
 use tally_journal::JournalSettings;
 use tally_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use tower::ServiceExt;
@@ -187,7 +187,7 @@ impl TestApp {
         let every_minute = std::time::Duration::from_secs(60);
         let locking = LockingJob::new(store.clone(), dyn_clock.clone(), "test".into(), every_minute);
         let statement_job = StatementJob::new(statements.clone(), "test".into(), every_minute);
-        let state = AppState {
+        let state = AppState::new(Services {
             visits: Visits::new(catalog.clone(), Arc::new(journal), dyn_clock.clone(), keyed.clone(), metrics.clone()),
             loader: loader.clone(),
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
@@ -207,7 +207,7 @@ impl TestApp {
             keyed,
             clock: dyn_clock,
             edge,
-        };
+        });
         let credentials = accounts.create_account("Acme Outdoor").await.unwrap();
         let (account_sid, auth_token) = (credentials.account_sid, credentials.auth_token);
         let brand_token = accounts.create_token(&account_sid, None, None).await.unwrap();
