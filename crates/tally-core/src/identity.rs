@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn keys_round_trip_through_text() {
         let keys = [
-            IdentityKey::Visitor(VisitorId::generate(7)),
+            IdentityKey::Visitor(VisitorId::generate(7, 7)),
             IdentityKey::TagVisitor("t1".into()),
             IdentityKey::Customer("C:17".into()),
             IdentityKey::Email("ab".repeat(32)),
