@@ -26,8 +26,8 @@ pub struct Metrics {
     registry: Registry,
     /// Clicks and impressions made durable (in the click log), by source.
     pub clicks_recorded: Family<SourceLabel, Counter>,
-    /// Edge answers by outcome (`redirect`, `impression`, `not_found`, `not_live`,
-    /// `unavailable`).
+    /// Edge answers by outcome (`redirect`, `impression`, `probe` for `HEAD`,
+    /// `not_found`, `not_live`, `unavailable`).
     pub edge_answers: Family<OutcomeLabel, Counter>,
     /// Clicks per batch made durable in the click log.
     pub click_batch_size: Histogram,

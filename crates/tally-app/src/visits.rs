@@ -64,6 +64,9 @@ pub struct VisitInput<'a> {
     pub visitor: Option<VisitorId>,
     /// The browser's click sessions, from its (verified) cookie.
     pub sessions: SessionJar,
+    /// A probe (HTTP `HEAD`: link checkers, chat previews, crawlers): answered as a
+    /// visit would be, but nobody visited, so nothing is recorded.
+    pub probe: bool,
 }
 
 /// What to answer.
@@ -84,6 +87,12 @@ pub enum VisitOutcome {
         visitor: VisitorId,
         /// The click sessions to keep in the browser.
         sessions: SessionJar,
+    },
+    /// A probe's answer: where a visit would go (`None`: the impression pixel),
+    /// with nothing recorded and no cookies.
+    Probe {
+        /// Where to.
+        location: Option<String>,
     },
     /// Redirect without recording anything (a unique URL that is not live).
     Land {
@@ -124,6 +133,7 @@ impl Visits {
         self.metrics.answer(match &outcome {
             VisitOutcome::Redirect { .. } => "redirect",
             VisitOutcome::Pixel { .. } => "impression",
+            VisitOutcome::Probe { .. } => "probe",
             VisitOutcome::Land { .. } => "not_live",
             VisitOutcome::NotFound => "not_found",
             VisitOutcome::Unavailable(_) => "unavailable",
@@ -155,6 +165,11 @@ impl Visits {
                 location: plan.location.unwrap_or_else(|| program.default_landing_page().to_string()),
             };
         };
+        if input.probe {
+            // The location names a click id that was never stored: a probe never
+            // follows it, and a conversion naming it is reported as unknown.
+            return VisitOutcome::Probe { location: plan.location };
+        }
         let source = click.source.as_str();
         if let Err(error) = self.click_log.append(click).await {
             return VisitOutcome::Unavailable(error);

@@ -67,6 +67,7 @@ async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> 
         client_ip: client_ip(state, request),
         visitor: browser.visitor,
         sessions: browser.sessions,
+        probe: request.method == Method::HEAD,
     };
     let secure = state.edge.secure_cookies
         || (state.edge.trust_proxy_headers && header_text(headers, "x-forwarded-proto") == Some("https"));
@@ -75,7 +76,8 @@ async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> 
             with_browser_cookies(redirect(&location), state, &visitor, &sessions, secure)
         }
         VisitOutcome::Pixel { visitor, sessions } => with_browser_cookies(pixel(), state, &visitor, &sessions, secure),
-        VisitOutcome::Land { location } => redirect(&location),
+        VisitOutcome::Probe { location: Some(location) } | VisitOutcome::Land { location } => redirect(&location),
+        VisitOutcome::Probe { location: None } => pixel(),
         VisitOutcome::NotFound => pages::not_found(),
         VisitOutcome::Unavailable(_) => pages::unavailable(),
     }

@@ -207,3 +207,26 @@ async fn an_unknown_impression_is_a_404_and_stores_nothing() {
 
     assert_eq!(app.click_count().await, 0);
 }
+
+#[tokio::test]
+async fn a_head_request_is_answered_like_a_visit_but_records_nothing() {
+    let app = TestApp::spawn().await;
+    let head = |uri: &str| browser(uri).method(axum::http::Method::HEAD).body(Body::empty()).unwrap();
+
+    let link = app.send(head("/c/101/1/1000?subId1=checker")).await;
+    let impression = app.send(head("/i/101/2/1000")).await;
+    let unknown = app.send(head("/c/999/1/1000")).await;
+
+    assert_eq!(link.status, StatusCode::FOUND);
+    assert!(link.location().starts_with("https://www.acme.test/?irclickid="), "{}", link.location());
+    assert_eq!(impression.status, StatusCode::OK);
+    assert_eq!(impression.header(header::CONTENT_TYPE), Some("image/gif"));
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    for probe in [&link, &impression] {
+        assert!(probe.set_cookies().is_empty(), "a probe is no visitor: no cookies");
+        assert!(probe.body.is_empty(), "HEAD has no body");
+    }
+    assert_eq!(app.click_count().await, 0, "link checkers and previews are not clicks");
+    assert_eq!(app.get("/c/101/1/1000").await.status, StatusCode::FOUND);
+    assert_eq!(app.click_count().await, 1, "the GET after them is");
+}
