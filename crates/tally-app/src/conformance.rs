@@ -104,7 +104,7 @@ pub fn sample_click(n: u64, time: Timestamp) -> Click {
         owner_kind: if n % 5 == 4 { OwnerKind::MediaSource } else { OwnerKind::Partner },
         ad: if n.is_multiple_of(2) { Some(AdId(7)) } else { None },
         source: TouchSource::ALL[(n % 5) as usize],
-        visitor: VisitorId::generate(u64::from(n), u128::from(n) * 31),
+        visitor: VisitorId::generate(n, u128::from(n) * 31),
         ip_hash: Some(format!("{n:032x}")),
         country: if n.is_multiple_of(2) { Some("US".into()) } else { None },
         user_agent: format!("Mozilla/5.0 agent {n} é"),

@@ -97,7 +97,11 @@ pub fn base62_128(value: u128) -> String {
     // arithmetic encodes (a u128 division per digit costs more than the rest).
     const TEN_DIGITS: u128 = 62u128.pow(10);
     let mut digits = [b'0'; 22];
-    let chunks = [(value % TEN_DIGITS) as u64, (value / TEN_DIGITS % TEN_DIGITS) as u64, (value / TEN_DIGITS / TEN_DIGITS) as u64];
+    let chunks = [
+        (value % TEN_DIGITS) as u64,
+        (value / TEN_DIGITS % TEN_DIGITS) as u64,
+        (value / TEN_DIGITS / TEN_DIGITS) as u64,
+    ];
     for (chunk, slots) in chunks.into_iter().zip(digits.rchunks_mut(10)) {
         let mut chunk = chunk;
         for slot in slots.iter_mut().rev() {

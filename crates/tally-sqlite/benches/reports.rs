@@ -54,7 +54,7 @@ fn click(n: u64, at: Timestamp) -> Click {
         owner_kind: OwnerKind::Partner,
         ad: Some(AdId(1 + n % 3)),
         source: TouchSource::Link,
-        visitor: VisitorId::generate(u64::from(n), u128::from(n) * 31),
+        visitor: VisitorId::generate(n, u128::from(n) * 31),
         ip_hash: None,
         country: None,
         user_agent: "Mozilla/5.0".into(),
