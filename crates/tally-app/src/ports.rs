@@ -505,6 +505,12 @@ pub struct UpdateQuery {
     pub action_id: Option<String>,
     /// When they were made.
     pub at: TimeRange,
+    /// Only updates that left their action in this state.
+    pub state: Option<String>,
+    /// Only updates of actions whose event time is in this range.
+    pub event_at: TimeRange,
+    /// Only updates of actions that lock (or locked) in this range.
+    pub locking_at: TimeRange,
     /// Updates of test actions or not.
     pub test: TestActions,
     /// Rows to skip.

@@ -179,6 +179,11 @@ pub fn update_filter(query: &UpdateQuery, placeholder: &dyn Fn(usize) -> String)
         builder.equals("action_update.action_id", SqlValue::Text(action_id.clone()));
     }
     builder.range("action_update.updated_at", query.at);
+    if let Some(state) = &query.state {
+        builder.equals("action_update.to_state", SqlValue::Text(state.clone()));
+    }
+    builder.range("action.event_at", query.event_at);
+    builder.range("action.locking_at", query.locking_at);
     match query.test {
         TestActions::Exclude => builder.conditions.push("action.is_test = FALSE".to_owned()),
         TestActions::Only => builder.conditions.push("action.is_test = TRUE".to_owned()),

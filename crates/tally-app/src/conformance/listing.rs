@@ -184,6 +184,20 @@ pub async fn submissions_and_updates_are_listed_filtered_and_paged(store: Arc<dy
     assert_eq!(store.count_action_updates(&later).await.unwrap(), 1);
     let elsewhere = UpdateQuery { programs: vec![ProgramId(2)], ..updates.clone() };
     assert_eq!(store.count_action_updates(&elsewhere).await.unwrap(), 0);
-    let tests = UpdateQuery { test: TestActions::Only, ..updates };
+    let tests = UpdateQuery { test: TestActions::Only, ..updates.clone() };
     assert_eq!(store.count_action_updates(&tests).await.unwrap(), 0, "updates of test actions only when asked");
+
+    // The state an update left its action in, and its action's event and locking times.
+    let count = |query: UpdateQuery| {
+        let store = store.clone();
+        async move { store.count_action_updates(&query).await.unwrap() }
+    };
+    let in_state = |state: &str| UpdateQuery { state: Some(state.into()), ..updates.clone() };
+    assert_eq!((count(in_state("PENDING")).await, count(in_state("APPROVED")).await), (2, 0));
+    let event = |from: i64, to: i64| TimeRange { from: Some(at(from)), to: Some(at(to)) };
+    let by_event = |range: TimeRange| UpdateQuery { event_at: range, ..updates.clone() };
+    assert_eq!((count(by_event(event(80, 90))).await, count(by_event(event(91, 99))).await), (2, 0));
+    let by_locking = |range: TimeRange| UpdateQuery { locking_at: range, ..updates.clone() };
+    let locking = (count(by_locking(event(4_999_999, 5_000_000))).await, count(by_locking(event(1, 2))).await);
+    assert_eq!(locking, (2, 0));
 }

@@ -1,7 +1,9 @@
 //! `GET /Advertisers/{SID}/ActionUpdates`: the changelog of the account's actions
-//! (state changes, amount changes, reversals), oldest first, filtered by `CampaignId`
-//! and by when the update was made (`StartDate`/`EndDate`). Each row carries its
-//! action's currency and reference fields; sub ids stay out, as everywhere in this API.
+//! (state changes, amount changes, reversals), oldest first, filtered by `CampaignId`,
+//! by when the update was made (`StartDate`/`EndDate`), by the `State` it left the
+//! action in, and by its action's event and locking dates (`ActionDateStart`/
+//! `ActionDateEnd`, `LockingDateStart`/`LockingDateEnd`). Each row carries its action's
+//! currency and reference fields; sub ids stay out, as everywhere in this API.
 
 use std::collections::HashMap;
 
@@ -12,11 +14,22 @@ use serde_json::{Value, json};
 use tally_app::ports::{ActionRecord, ActionUpdateRecord, UpdateQuery};
 
 use super::listing::{ListingQuery, owned_programs, time};
+use super::reads::STATES;
 use super::{CompatError, authenticate};
 use crate::AppState;
 
-const UPDATE_PARAMETERS: &[&str] = &["CampaignId", "StartDate", "EndDate", "PageSize", "Page"];
-const UNSUPPORTED: &[&str] = &["State", "ActionDateStart", "ActionDateEnd", "LockingDateStart", "LockingDateEnd"];
+const UPDATE_PARAMETERS: &[&str] = &[
+    "CampaignId",
+    "StartDate",
+    "EndDate",
+    "State",
+    "ActionDateStart",
+    "ActionDateEnd",
+    "LockingDateStart",
+    "LockingDateEnd",
+    "PageSize",
+    "Page",
+];
 
 pub(super) async fn action_updates(
     State(state): State<AppState>,
@@ -25,14 +38,20 @@ pub(super) async fn action_updates(
     headers: HeaderMap,
 ) -> Result<Response, CompatError> {
     authenticate(&state, &headers, &sid).await?;
-    let query = ListingQuery::read(query, UPDATE_PARAMETERS, UNSUPPORTED)?;
+    let query = ListingQuery::read(query, UPDATE_PARAMETERS, &[])?;
     let at = query.range("StartDate", "EndDate")?;
+    let filters = UpdateQuery {
+        state: query.choice("State", STATES)?,
+        event_at: query.range("ActionDateStart", "ActionDateEnd")?,
+        locking_at: query.range("LockingDateStart", "LockingDateEnd")?,
+        ..UpdateQuery::default()
+    };
     let page = query.page()?;
     let programs = {
         let catalog = state.catalog.get();
         owned_programs(&catalog, &sid, query.campaign()?)?.iter().map(|entry| entry.program.id()).collect()
     };
-    let mut update_query = UpdateQuery { programs, at, ..UpdateQuery::default() };
+    let mut update_query = UpdateQuery { programs, at, ..filters };
     let total = state.store.count_action_updates(&update_query).await?;
     update_query.offset = page.offset();
     update_query.limit = u32::try_from(page.size).unwrap_or(u32::MAX);

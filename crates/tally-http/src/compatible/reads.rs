@@ -29,7 +29,7 @@ const LISTING_PARAMETERS: &[&str] = &[
     "Page",
 ];
 
-const STATES: &[&str] = &["PENDING", "APPROVED", "REVERSED"];
+pub(super) const STATES: &[&str] = &["PENDING", "APPROVED", "REVERSED"];
 
 /// The documented fields of an action, as the listing and the detail both show them.
 pub(super) fn action_fields(action: &ActionRecord) -> Map<String, Value> {

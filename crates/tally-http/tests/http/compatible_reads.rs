@@ -255,6 +255,20 @@ async fn action_updates_and_submissions_show_what_the_brand_sent_without_sub_ids
     assert!(!updates.to_string().contains("partner-secret"), "sub ids are the partner's: {updates}");
     let later = resource(&app, "ActionUpdates?StartDate=2026-03-03T00:00:00Z&EndDate=2026-03-04T00:00:00Z").await;
     assert_eq!(later.json()["@total"], "0");
+    let total = |query: String| {
+        let app = &app;
+        async move { resource(app, &format!("ActionUpdates?{query}")).await.json()["@total"].clone() }
+    };
+    let all = updates["@total"].clone();
+    assert_eq!(total("State=reversed".into()).await, "1", "the update that left the action REVERSED");
+    assert_eq!(total("State=APPROVED".into()).await, "0");
+    let made = reversal["ActionDate"].as_str().unwrap();
+    assert_eq!(total(format!("ActionDateStart={made}&ActionDateEnd={made}")).await, all);
+    assert_eq!(total("ActionDateStart=2099-01-01T00:00:00Z".into()).await, "0");
+    // A reversed action never locks, so no locking range holds its updates (matching
+    // locking dates are in the store conformance suite).
+    assert!(reversal["LockingDate"].is_null());
+    assert_eq!(total("LockingDateStart=2000-01-01T00:00:00Z".into()).await, "0");
 
     let submissions = resource(&app, "APISubmissions.json").await.json();
     let submissions = rows(&submissions, "APISubmission");
@@ -354,7 +368,8 @@ async fn bad_requests_to_every_listing_name_the_parameter() {
         }
     }
     for (path, field) in [
-        ("ActionUpdates?State=PENDING", "State"),
+        ("ActionUpdates?State=LOST", "State"),
+        ("ActionUpdates?LockingDateStart=tomorrow", "LockingDateStart"),
         ("MediaPartners?State=LOST", "State"),
         ("MediaPartners?Id=1,x", "Id"),
         ("UniqueUrls?State=LOST", "State"),
@@ -366,7 +381,7 @@ async fn bad_requests_to_every_listing_name_the_parameter() {
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(response.json()["errors"][0]["field"], field, "{path}");
     }
-    let unsupported = resource(&app, "ActionUpdates?LockingDateStart=2026-03-01T00:00:00Z").await;
+    let unsupported = resource(&app, "MediaPartners?Country=US").await;
     assert!(unsupported.json()["errors"][0]["message"].as_str().unwrap().contains("not supported"));
 }
 
