@@ -653,6 +653,9 @@ pub struct PartnerPeriod {
     /// Only actions Tally made before this instant: when a modification re-prices an
     /// action, those made before it, so that it never counts itself nor later ones.
     pub created_before: Option<Timestamp>,
+    /// Also read which bonuses the actions already hold (it parses their payout lines,
+    /// so only when a bonus counts in the period).
+    pub with_bonuses: bool,
 }
 
 /// The click log could not make a click durable; the click must not be answered.

@@ -31,6 +31,7 @@ pub(crate) async fn price(
             start: span.start,
             end: span.end,
             created_before: itself.map(|action| action.created_at),
+            with_bonuses: terms.has_bonus_in(period),
         };
         standing = standing.with(period, store.partner_totals(&range).await?);
     }

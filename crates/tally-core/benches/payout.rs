@@ -50,10 +50,24 @@ fn volume_terms() -> PayoutTerms {
 /// 99 actions this month worth 4990.00, so this action reaches the 50-action tier,
 /// crosses the 100-action bonus and is cut to the 10.00 the limit leaves.
 fn standing() -> Standing {
-    let month = PeriodTotals { actions: 99, sale_amount: Decimal::new(1_500_000, 2), payout: Decimal::new(499_000, 2) };
-    let day = PeriodTotals { actions: 12, sale_amount: Decimal::new(180_000, 2), payout: Decimal::new(13_500, 2) };
-    let quarter =
-        PeriodTotals { actions: 250, sale_amount: Decimal::new(4_000_000, 2), payout: Decimal::new(3_000_000, 2) };
+    let month = PeriodTotals {
+        actions: 99,
+        sale_amount: Decimal::new(1_500_000, 2),
+        payout: Decimal::new(499_000, 2),
+        bonuses_paid: 0,
+    };
+    let day = PeriodTotals {
+        actions: 12,
+        sale_amount: Decimal::new(180_000, 2),
+        payout: Decimal::new(13_500, 2),
+        bonuses_paid: 0,
+    };
+    let quarter = PeriodTotals {
+        actions: 250,
+        sale_amount: Decimal::new(4_000_000, 2),
+        payout: Decimal::new(3_000_000, 2),
+        bonuses_paid: 0,
+    };
     Standing::new().with(Period::Day, day).with(Period::Month, month).with(Period::Quarter, quarter)
 }
 

@@ -149,5 +149,5 @@ pub(crate) fn totals_row(row: &Row) -> StoreResult<PeriodTotals> {
     };
     let currency: Currency = code.parse().map_err(|_| StoreError::Corrupt(format!("unknown currency {code:?}")))?;
     let (sale_amount, payout) = (from_minor(column(row, 1)?, currency)?, from_minor(column(row, 2)?, currency)?);
-    Ok(PeriodTotals { actions: count as u64, sale_amount, payout })
+    Ok(PeriodTotals { actions: count as u64, sale_amount, payout, bonuses_paid: 0 })
 }

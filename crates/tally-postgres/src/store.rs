@@ -501,12 +501,11 @@ impl Store for PostgresStore {
     }
 
     async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals> {
-        let sql =
+        let sql = format!(
             "SELECT count(*), coalesce(sum(sale_amount_minor), 0)::BIGINT, coalesce(sum(payout_minor), 0)::BIGINT,
-                          min(currency)
-                   FROM action
-                   WHERE program_id = $1 AND owner_id = $2 AND event_type_id = $3 AND event_at >= $4 AND event_at < $5
-                     AND state <> 'REVERSED' AND NOT is_test AND created_at < $6";
+                    min(currency)
+             FROM action WHERE {ACTIONS_OF_PERIOD}"
+        );
         let params: [&(dyn ToSql + Sync); 6] = [
             &id_to_sql(period.program.0),
             &id_to_sql(period.partner.0),
@@ -515,8 +514,27 @@ impl Store for PostgresStore {
             &micros(period.end),
             &period.created_before.map_or(i64::MAX, micros),
         ];
-        let rows = self.query(sql, &params).await?;
-        rows.first().map(totals_row).transpose().map(Option::unwrap_or_default)
+        let rows = self.query(&sql, &params).await?;
+        let totals = rows.first().map(totals_row).transpose()?.unwrap_or_default();
+        if totals.actions == 0 || !period.with_bonuses {
+            return Ok(totals);
+        }
+        // The bonus lines of the same actions; `strpos` passes over the actions without
+        // one before their detail is parsed.
+        let sql = format!(
+            "SELECT DISTINCT (line ->> 'bonus')::BIGINT
+             FROM action, jsonb_array_elements(CASE WHEN jsonb_typeof(action.detail::jsonb -> 'payoutLines') = 'array'
+                                                    THEN action.detail::jsonb -> 'payoutLines' ELSE '[]'::jsonb END) AS line
+             WHERE {ACTIONS_OF_PERIOD} AND strpos(action.detail, '\"kind\":\"BONUS\"') > 0
+               AND line ->> 'kind' = 'BONUS'"
+        );
+        let mut bonuses_paid = 0u64;
+        for row in self.query(&sql, &params).await? {
+            if let Some(index @ 0..64) = column::<Option<i64>>(&row, 0)? {
+                bonuses_paid |= 1 << index;
+            }
+        }
+        Ok(PeriodTotals { bonuses_paid, ..totals })
     }
 
     async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {
@@ -768,3 +786,8 @@ impl Store for PostgresStore {
         import_idempotency_records(&mut self.client().await?, records).await
     }
 }
+
+/// A partner's real, unreversed actions of one event type in a period, made before a
+/// time: what tiers, limits and bonuses count.
+const ACTIONS_OF_PERIOD: &str = "program_id = $1 AND owner_id = $2 AND event_type_id = $3
+    AND event_at >= $4 AND event_at < $5 AND state <> 'REVERSED' AND NOT is_test AND created_at < $6";

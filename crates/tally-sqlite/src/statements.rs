@@ -230,10 +230,10 @@ pub(crate) fn save_withdrawal(connection: &Connection, setting: &WithdrawalRecor
 /// Sums in minor units, read back in the currency of the partner's actions (one per
 /// program, so the first action's currency is theirs).
 pub(crate) fn partner_totals(connection: &Connection, period: &PartnerPeriod) -> rusqlite::Result<PeriodTotals> {
-    let sql = "SELECT count(*), coalesce(sum(sale_amount_minor), 0), coalesce(sum(payout_minor), 0), min(currency)
-               FROM action
-               WHERE program_id = ?1 AND owner_id = ?2 AND event_type_id = ?3 AND event_at >= ?4 AND event_at < ?5
-                 AND state <> 'REVERSED' AND NOT is_test AND created_at < ?6";
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(sale_amount_minor), 0), coalesce(sum(payout_minor), 0), min(currency)
+         FROM action WHERE {ACTIONS_OF_PERIOD}"
+    );
     let values = [
         id_to_sql(period.program.0),
         id_to_sql(period.partner.0),
@@ -242,13 +242,38 @@ pub(crate) fn partner_totals(connection: &Connection, period: &PartnerPeriod) ->
         micros(period.end),
         period.created_before.map_or(i64::MAX, micros),
     ];
-    connection.prepare_cached(sql)?.query_row(params_from_iter(values), |row| {
+    let totals = connection.prepare_cached(&sql)?.query_row(params_from_iter(values), |row| {
         let count: i64 = row.get(0)?;
         let Some(code) = row.get::<_, Option<String>>(3)? else {
             return Ok(PeriodTotals::default());
         };
         let currency = currency(code)?;
         let (sale_amount, payout) = (from_minor(row.get(1)?, currency), from_minor(row.get(2)?, currency));
-        Ok(PeriodTotals { actions: count as u64, sale_amount, payout })
-    })
+        Ok(PeriodTotals { actions: count as u64, sale_amount, payout, bonuses_paid: 0 })
+    })?;
+    if totals.actions == 0 || !period.with_bonuses {
+        return Ok(totals);
+    }
+    // The bonus lines of the same actions. `instr` passes over the actions without
+    // one before their detail is parsed.
+    let sql = format!(
+        "SELECT DISTINCT json_extract(line.value, '$.bonus')
+         FROM action, json_each(action.detail, '$.payoutLines') AS line
+         WHERE {ACTIONS_OF_PERIOD} AND instr(action.detail, '\"kind\":\"BONUS\"') > 0
+           AND json_extract(line.value, '$.kind') = 'BONUS'"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let indexes = statement.query_map(params_from_iter(values), |row| row.get::<_, Option<i64>>(0))?;
+    let mut bonuses_paid = 0u64;
+    for index in indexes {
+        if let Some(index @ 0..64) = index? {
+            bonuses_paid |= 1 << index;
+        }
+    }
+    Ok(PeriodTotals { bonuses_paid, ..totals })
 }
+
+/// A partner's real, unreversed actions of one event type in a period, made before a
+/// time: what tiers, limits and bonuses count.
+const ACTIONS_OF_PERIOD: &str = "program_id = ?1 AND owner_id = ?2 AND event_type_id = ?3
+    AND event_at >= ?4 AND event_at < ?5 AND state <> 'REVERSED' AND NOT is_test AND created_at < ?6";

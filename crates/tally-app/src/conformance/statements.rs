@@ -105,10 +105,20 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
         event_at: at(at_second),
         ..sample_action(id, &format!("O-{id}"), &format!("s-{id}"))
     };
-    let reversed = ActionRecord { state: "REVERSED".into(), ..event("r", 50) };
-    let test = ActionRecord { test: true, ..event("t", 50) };
-    let other_type = ActionRecord { event_type: EventTypeId(2), ..event("e", 50) };
-    for action in [event("a", 40), event("b", 60), event("outside", 100), reversed, test, other_type] {
+    // Bonus lines, as pricing writes them: only those of counted actions are "paid".
+    let with_bonus = |action: ActionRecord, bonus: u32| ActionRecord {
+        detail: serde_json::json!({"payoutLines": [
+            {"kind": "COMMISSION", "basis": "100", "amount": "8.00"},
+            {"kind": "BONUS", "bonus": bonus, "basis": "0", "amount": "25.00"}
+        ]})
+        .to_string(),
+        ..action
+    };
+    let reversed = with_bonus(ActionRecord { state: "REVERSED".into(), ..event("r", 50) }, 5);
+    let test = with_bonus(ActionRecord { test: true, ..event("t", 50) }, 6);
+    let other_type = with_bonus(ActionRecord { event_type: EventTypeId(2), ..event("e", 50) }, 7);
+    let outside = with_bonus(event("outside", 100), 8);
+    for action in [event("a", 40), with_bonus(event("b", 60), 2), outside, reversed, test, other_type] {
         store_action(store.as_ref(), &action).await;
     }
     let period = PartnerPeriod {
@@ -118,11 +128,17 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
         start: at(40),
         end: at(100),
         created_before: None,
+        with_bonuses: true,
     };
     let totals = store.partner_totals(&period).await.unwrap();
     assert_eq!(
         totals,
-        PeriodTotals { actions: 2, sale_amount: Decimal::new(24_690, 0), payout: Decimal::new(-2_468, 0) }
+        PeriodTotals {
+            actions: 2,
+            sale_amount: Decimal::new(24_690, 0),
+            payout: Decimal::new(-2_468, 0),
+            bonuses_paid: 1 << 2
+        }
     );
     let nobody = PartnerPeriod { partner: PartnerId(99), ..period };
     assert_eq!(store.partner_totals(&nobody).await.unwrap(), PeriodTotals::default());
@@ -130,4 +146,6 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
     assert_eq!(store.partner_totals(&made_earlier).await.unwrap(), PeriodTotals::default(), "all made at 100");
     let made_later = PartnerPeriod { created_before: Some(at(101)), ..period };
     assert_eq!(store.partner_totals(&made_later).await.unwrap(), totals);
+    let without_bonuses = PartnerPeriod { with_bonuses: false, ..period };
+    assert_eq!(store.partner_totals(&without_bonuses).await.unwrap(), PeriodTotals { bonuses_paid: 0, ..totals });
 }

@@ -20,6 +20,17 @@ pub struct PeriodTotals {
     pub sale_amount: Decimal,
     /// The sum of their payouts, bonus lines included.
     pub payout: Decimal,
+    /// The bonuses already on one of these actions, bit `i` for the event payout's
+    /// bonus `i`: a bonus is paid once per period, even when reversals take the partner
+    /// back under its threshold and a later action crosses it again.
+    pub bonuses_paid: u64,
+}
+
+impl PeriodTotals {
+    /// Whether bonus `index` is already on one of these actions.
+    pub fn bonus_paid(&self, index: usize) -> bool {
+        index < 64 && self.bonuses_paid & (1 << index) != 0
+    }
 }
 
 /// The partner's totals per period; a period never given counts as zero.

@@ -90,6 +90,12 @@ impl PayoutTerms {
         &self.periods
     }
 
+    /// Whether a bonus counts in `period`: only then does the app need to know which
+    /// bonuses the partner's actions of the period already hold.
+    pub fn has_bonus_in(&self, period: Period) -> bool {
+        self.bonuses.iter().any(|bonus| bonus.period == period)
+    }
+
     fn collect_periods(&self) -> Vec<Period> {
         let tiers = self.tiers.iter().map(|tier| tier.period);
         let limits = self.limits.iter().map(|limit| limit.period);

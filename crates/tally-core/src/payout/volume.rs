@@ -182,10 +182,12 @@ impl Bonus {
         Bonus { metric: doc.metric, threshold: doc.threshold, period: doc.period, amount: doc.amount }
     }
 
-    /// Whether this action takes the metric from below the threshold to it or beyond.
-    fn crossed(&self, progress: &Progress<'_>) -> bool {
+    /// Whether this action takes the metric from below the threshold to it or beyond,
+    /// and no other action of the period holds bonus `index` already.
+    fn earned(&self, index: usize, progress: &Progress<'_>) -> bool {
         let before = progress.before(self.metric, self.period);
-        before < self.threshold && self.threshold <= progress.after(self.metric, self.period)
+        let crossed = before < self.threshold && self.threshold <= progress.after(self.metric, self.period);
+        crossed && !progress.standing.totals(self.period).bonus_paid(index)
     }
 }
 
@@ -197,7 +199,7 @@ pub(super) fn add_bonuses(
     lines: &mut Vec<PayoutLine>,
     notes: &mut Vec<PayoutNote>,
 ) {
-    for (index, bonus) in bonuses.iter().enumerate().filter(|(_, bonus)| bonus.crossed(progress)) {
+    for (index, bonus) in bonuses.iter().enumerate().filter(|(index, bonus)| bonus.earned(*index, progress)) {
         let amount = Money { amount: bonus.amount, currency }.round_to_minor_unit().amount;
         lines.push(PayoutLine { kind: LineKind::Bonus, bonus: Some(index), amount, ..PayoutLine::default() });
         let (metric, threshold, period) = (bonus.metric, bonus.threshold, bonus.period);

@@ -14,6 +14,7 @@ use crate::money::Currency;
 use crate::payout::Period;
 
 /// The highest rate a payout may give when it says `rate_over_100`.
+const MAX_BONUSES: usize = 64;
 const MAX_RATE_OVER_100: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 pub(super) fn check_template_terms(problems: &mut Problems, document: &ProgramDocument) {
@@ -172,6 +173,8 @@ fn check_limits(problems: &mut Problems, path: &str, limits: &[LimitDoc], curren
 }
 
 fn check_bonuses(problems: &mut Problems, path: &str, bonuses: &[BonusDoc], currency: Currency) {
+    // Each bonus paid in a period is one bit of `PeriodTotals::bonuses_paid`.
+    problems.check(bonuses.len() <= MAX_BONUSES, format!("{path}.bonuses"), "at most 64 bonuses per event payout");
     for (index, bonus) in bonuses.iter().enumerate() {
         let path = format!("{path}.bonuses[{index}]");
         check_threshold(problems, &path, bonus.metric, bonus.threshold, currency);

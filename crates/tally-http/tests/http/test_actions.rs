@@ -123,10 +123,12 @@ async fn tiers_limits_and_bonuses_count_the_partners_real_actions_of_the_period(
             action(app, &id).await
         }
     };
-    let first = payout_of(real_order(&app, "V-1", "100").await).await;
+    let first_id = real_order(&app, "V-1", "100").await;
+    let first = payout_of(first_id.clone()).await;
     assert_eq!(first["payout"], "8.00");
     test_action(&app, "TEST-V", "500").await;
-    let second = payout_of(real_order(&app, "V-2", "100").await).await;
+    let second_id = real_order(&app, "V-2", "100").await;
+    let second = payout_of(second_id.clone()).await;
     assert_eq!(second["payout"], "8.00", "the test action counted for nothing");
     let third_id = real_order(&app, "V-3", "100").await;
     let third = payout_of(third_id.clone()).await;
@@ -136,9 +138,11 @@ async fn tiers_limits_and_bonuses_count_the_partners_real_actions_of_the_period(
     assert_eq!(codes, ["TIER", "BONUS"]);
     assert_eq!(third["payoutLines"].as_array().unwrap().len(), 2, "commission and bonus lines");
 
-    let fourth = payout_of(real_order(&app, "V-4", "100").await).await;
+    let fourth_id = real_order(&app, "V-4", "100").await;
+    let fourth = payout_of(fourth_id.clone()).await;
     assert_eq!(fourth["payout"], "12.00", "the tier holds, the bonus was paid once");
-    let fifth = payout_of(real_order(&app, "V-5", "100").await).await;
+    let fifth_id = real_order(&app, "V-5", "100").await;
+    let fifth = payout_of(fifth_id.clone()).await;
     assert_eq!(fifth["payout"], "0.00", "kept, over the daily limit of 4");
     let notes = fifth["payoutNotes"].as_array().unwrap();
     let limit = notes.iter().find(|note| note["code"] == "LIMIT_ACTIONS").expect("the limit explains the zero");
@@ -151,4 +155,15 @@ async fn tiers_limits_and_bonuses_count_the_partners_real_actions_of_the_period(
     let modified = app.api(Method::POST, &path, Some(&app.brand_token), Some(&body)).await;
     assert_eq!(modified.status, StatusCode::OK, "{}", modified.text());
     assert_eq!(modified.json()["payout"], "35.80", "12 % of 90 plus the bonus");
+
+    // Returns take the partner back under 250 of revenue (only the third's 90 is left);
+    // an order the next day crosses it again, but the month's bonus is already on the
+    // third action: paid once per period.
+    for id in [&first_id, &second_id, &fourth_id, &fifth_id] {
+        assert_eq!(reverse(&app, id, "ITEM_RETURNED").await.status, StatusCode::OK);
+    }
+    app.advance_minutes(24 * 60);
+    let again = payout_of(real_order(&app, "V-6", "200").await).await;
+    assert_eq!(again["payout"], "16.00", "8 % of 200 (one action before it, under the tier), no second bonus");
+    assert!(again["payoutNotes"].as_array().unwrap().iter().all(|note| note["code"] != "BONUS"), "{again}");
 }

@@ -13,7 +13,7 @@ fn terms_with(level: &str, extra: serde_json::Value) -> PayoutTerms {
 }
 
 fn month(actions: u64, sale_amount: &str, payout: &str) -> Standing {
-    let totals = PeriodTotals { actions, sale_amount: dec(sale_amount), payout: dec(payout) };
+    let totals = PeriodTotals { actions, sale_amount: dec(sale_amount), payout: dec(payout), bonuses_paid: 0 };
     Standing::new().with(Period::Month, totals)
 }
 
@@ -82,7 +82,8 @@ fn a_tier_by_revenue_counts_this_sale_amount() {
     let tiers = json!([{"metric": "REVENUE", "threshold": "1000", "period": "WEEK", "payout": rate("20")}]);
     let terms = terms_with("ORDER", json!({"tiers": tiers}));
     let week = |sale_amount: &str| {
-        Standing::new().with(Period::Week, PeriodTotals { actions: 3, sale_amount: dec(sale_amount), payout: dec("0") })
+        Standing::new()
+            .with(Period::Week, PeriodTotals { actions: 3, sale_amount: dec(sale_amount), ..PeriodTotals::default() })
     };
     let items = [item("A", "books", 1, "100")];
     assert_eq!(compute(&terms, &order(&items), &week("899.99")).total.amount, dec("10.00"));
@@ -162,6 +163,27 @@ fn a_bonus_is_paid_once_as_its_own_line_on_the_crossing_action() {
     assert_eq!(crossing.notes[0].to_string(), "bonus of 50.00 earned for reaching 10 actions this month");
     assert_eq!(compute(&terms, &order(&items), &month(10, "0", "0")).lines.len(), 1, "the next action gets none");
     assert_eq!(compute(&terms, &order(&items), &month(8, "0", "0")).lines.len(), 1, "nor the one before");
+}
+
+#[test]
+fn a_bonus_already_on_an_action_of_the_period_is_not_paid_again_when_crossed_again() {
+    // Reversals took the partner back under 10 actions; this action crosses again.
+    let bonuses = json!([
+        {"metric": "ACTIONS", "threshold": "10", "period": "MONTH", "amount": "50"},
+        {"metric": "ACTIONS", "threshold": "10", "period": "MONTH", "amount": "5"}
+    ]);
+    let terms = terms_with("ORDER", json!({"bonuses": bonuses}));
+    let items = [item("A", "books", 1, "100")];
+    let first_paid = PeriodTotals { actions: 9, bonuses_paid: 0b01, ..PeriodTotals::default() };
+    let again = compute(&terms, &order(&items), &Standing::new().with(Period::Month, first_paid));
+    assert_eq!(amounts(&again), [dec("10.00"), dec("5.00")], "only the bonus not yet paid");
+    let other_period = Standing::new().with(Period::Week, PeriodTotals { bonuses_paid: 0b11, ..first_paid });
+    let crossing = compute(
+        &terms,
+        &order(&items),
+        &other_period.with(Period::Month, PeriodTotals { actions: 9, ..PeriodTotals::default() }),
+    );
+    assert_eq!(crossing.total.amount, dec("65.00"), "a bonus of another period says nothing");
 }
 
 #[test]
