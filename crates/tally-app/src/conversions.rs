@@ -220,6 +220,14 @@ impl Conversions {
                 return self.refuse(record, code, refusal_message(code), None, &links).await;
             }
         };
+        let event = (owner, checked.event_type.id, checked.at);
+        // Held until the action is stored: the next order of this partner is priced
+        // on a standing that includes it.
+        let _turn = if pricing::counts_periods(&program, event) {
+            Some(pricing::take_turn(program.id(), owner).await)
+        } else {
+            None
+        };
         let priced = match program.owner(owner).map(|owner| owner.kind) {
             Some(OwnerKind::MediaSource) => None,
             _ => self.payout(&program, owner, request, &checked).await?,

@@ -2,8 +2,11 @@
 //! partner already has in the periods its tiers, limits and bonuses count, read from
 //! the store. Shared by new conversions and by modifications, so both pay alike.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
 use jiff::Timestamp;
-use tally_core::ids::{EventTypeId, PartnerId};
+use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
 use tally_core::payout::{self, Payout, PayoutOrder, PayoutTerms, Standing};
 use tally_core::program::Program;
 
@@ -36,4 +39,39 @@ pub(crate) async fn price(
         standing = standing.with(period, store.partner_totals(&range).await?);
     }
     Ok(Some(payout::compute(&terms, order, &standing)))
+}
+
+/// Whether pricing this partner's order reads its standing in calendar periods (the
+/// terms have tiers, limits or bonuses): then two of its orders must not be priced at
+/// the same time.
+pub(crate) fn counts_periods(
+    program: &Program,
+    (partner, event_type, event_at): (PartnerId, EventTypeId, Timestamp),
+) -> bool {
+    program.terms_for(partner, event_type, event_at).is_some_and(|doc| !PayoutTerms::compile(doc).periods().is_empty())
+}
+
+/// One partner's turn to be priced.
+type Turn = tokio::sync::Mutex<()>;
+
+/// Turns to price and store a partner's orders, one at a time. Two orders priced
+/// together would both read the standing before either is stored, and both could take
+/// the last place under a limit or both cross a bonus's threshold. The turn is held
+/// from pricing until the action is stored. Per process, so per node: nodes sharing a
+/// PostgreSQL store can still interleave one partner's orders.
+pub(crate) async fn take_turn(program: ProgramId, partner: PartnerId) -> tokio::sync::OwnedMutexGuard<()> {
+    type Turns = HashMap<(ProgramId, PartnerId), Weak<Turn>>;
+    static TURNS: LazyLock<Mutex<Turns>> = LazyLock::new(Mutex::default);
+    let turn = {
+        let mut turns = TURNS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only partners with an order in flight keep an entry.
+        turns.retain(|_, turn| turn.strong_count() > 0);
+        let existing = turns.get(&(program, partner)).and_then(Weak::upgrade);
+        existing.unwrap_or_else(|| {
+            let turn = Arc::new(Turn::new(()));
+            turns.insert((program, partner), Arc::downgrade(&turn));
+            turn
+        })
+    };
+    turn.lock_owned().await
 }

@@ -167,3 +167,38 @@ async fn tiers_limits_and_bonuses_count_the_partners_real_actions_of_the_period(
     assert_eq!(again["payout"], "16.00", "8 % of 200 (one action before it, under the tier), no second bonus");
     assert!(again["payoutNotes"].as_array().unwrap().iter().all(|note| note["code"] != "BONUS"), "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_of_one_partner_arriving_together_never_pay_past_a_limit() {
+    let app = TestApp::spawn().await;
+    let mut document = acme_program();
+    document["template_terms"][0]["event_payouts"][0]["limits"] = json!([{"period": "DAY", "max_actions": 3}]);
+    app.apply_as(&app.account_sid.clone(), &document).await;
+    app.set_time("2027-01-10T15:00:00Z".parse().unwrap());
+    let mut clicks = Vec::new();
+    for _ in 0..10 {
+        clicks.push(click(&app, 101).await);
+    }
+
+    // Ten orders at once: each is priced on what the partner already has, so each must
+    // see the ones stored before it.
+    let orders = clicks.iter().enumerate().map(|(n, click_id)| {
+        let app = &app;
+        async move {
+            let order = format!("LIM-{n}");
+            let mut fields = sale(click_id, &order);
+            fields.push(("Amount", "100"));
+            queued(app, &s2s(app, &fields).await).await["ActionId"].as_str().unwrap().to_owned()
+        }
+    });
+    let ids = futures_util::future::join_all(orders).await;
+
+    let mut paid = 0;
+    for id in ids {
+        let action = action(&app, &id).await;
+        if action["payout"] != "0.00" {
+            paid += 1;
+        }
+    }
+    assert_eq!(paid, 3, "three paid actions a day, however the orders interleave");
+}
