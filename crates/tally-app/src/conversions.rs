@@ -223,8 +223,11 @@ impl Conversions {
         let event = (owner, checked.event_type.id, checked.at);
         // Held until the action is stored: the next order of this partner is priced
         // on a standing that includes it.
-        let _turn = if pricing::counts_periods(&program, event) {
-            Some(pricing::take_turn(program.id(), owner).await)
+        let _turns = if pricing::counts_periods(&program, event) {
+            // This process's turn first, so that at most one of its orders per partner
+            // waits on the store's (another node's) turn.
+            let local = pricing::take_turn(program.id(), owner).await;
+            Some((local, self.store.partner_turn(program.id(), owner).await?))
         } else {
             None
         };

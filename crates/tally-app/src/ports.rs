@@ -658,6 +658,25 @@ pub struct PartnerPeriod {
     pub with_bonuses: bool,
 }
 
+/// A partner's turn to be priced, across the processes that write one store: from
+/// reading its standing to storing its action, no other process prices an order of
+/// that partner. The turn ends when this is dropped.
+pub struct PartnerTurn {
+    _held: Option<Box<dyn Send + Sync>>,
+}
+
+impl PartnerTurn {
+    /// For a store that one process alone writes: the process's own turns suffice.
+    pub fn local() -> Self {
+        PartnerTurn { _held: None }
+    }
+
+    /// A turn that lasts as long as `guard`.
+    pub fn holding(guard: impl Send + Sync + 'static) -> Self {
+        PartnerTurn { _held: Some(Box::new(guard)) }
+    }
+}
+
 /// The click log could not make a click durable; the click must not be answered.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClickLogError {
@@ -857,6 +876,9 @@ pub trait Store: Send + Sync + 'static {
     /// The count, sale amount and payout of a partner's real, unreversed actions of
     /// one event type with an event in the period (made before `created_before`, if set).
     async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals>;
+    /// Waits for the partner's turn to be priced among every process writing this
+    /// store (see [`PartnerTurn`]).
+    async fn partner_turn(&self, program: ProgramId, partner: PartnerId) -> StoreResult<PartnerTurn>;
     /// A page of actions matching the query, in its order.
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>>;
     /// How many actions match the query, ignoring its paging.

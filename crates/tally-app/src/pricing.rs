@@ -57,8 +57,8 @@ type Turn = tokio::sync::Mutex<()>;
 /// Turns to price and store a partner's orders, one at a time. Two orders priced
 /// together would both read the standing before either is stored, and both could take
 /// the last place under a limit or both cross a bonus's threshold. The turn is held
-/// from pricing until the action is stored. Per process, so per node: nodes sharing a
-/// PostgreSQL store can still interleave one partner's orders.
+/// from pricing until the action is stored. Per process; across the nodes sharing a
+/// store, [`Store::partner_turn`](crate::ports::Store::partner_turn) is taken as well.
 pub(crate) async fn take_turn(program: ProgramId, partner: PartnerId) -> tokio::sync::OwnedMutexGuard<()> {
     type Turns = HashMap<(ProgramId, PartnerId), Weak<Turn>>;
     static TURNS: LazyLock<Mutex<Turns>> = LazyLock::new(Mutex::default);

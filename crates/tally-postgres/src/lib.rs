@@ -18,6 +18,7 @@ mod rollups;
 mod rows;
 mod statements;
 mod store;
+mod turns;
 mod write;
 
 pub use connect::ConnectError;

@@ -7,9 +7,9 @@ use jiff::civil::Date;
 use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionSums, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
     ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
-    PartnerPeriod, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord, StatementSummary,
-    Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery,
-    UserRecord, WithdrawalRecord,
+    PartnerPeriod, PartnerTurn, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord,
+    StatementSummary, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord,
+    UpdateQuery, UserRecord, WithdrawalRecord,
 };
 use tally_app::sql::{
     Rollup, SqlValue, action_filter, action_order, rollup_sum, submission_filter, submission_order, update_filter,
@@ -34,6 +34,7 @@ use crate::statements::{
     STATEMENT_COLUMNS, WITHDRAWAL_COLUMNS, insert_statement, put_on_statement, statement_row, summary_row,
     summary_select, totals_row, withdrawal_row,
 };
+use crate::turns;
 use crate::write::{
     acquire_lease, approve_due, change_action, forget_customer, import_action_updates, import_conversions,
     import_idempotency_records, load_batch, record_conversion, save_program, store_error,
@@ -535,6 +536,10 @@ impl Store for PostgresStore {
             }
         }
         Ok(PeriodTotals { bonuses_paid, ..totals })
+    }
+
+    async fn partner_turn(&self, program: ProgramId, partner: PartnerId) -> StoreResult<PartnerTurn> {
+        turns::take(self.client().await?, program, partner).await
     }
 
     async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {

@@ -130,3 +130,41 @@ async fn a_missing_database_is_named() {
     let missing = PostgresStore::connect(url.as_str()).await.err().unwrap();
     assert!(matches!(missing, ConnectError::NoDatabase { .. }), "{missing}");
 }
+
+#[tokio::test]
+async fn a_partners_pricing_turn_waits_for_another_nodes_turn() {
+    let Some((url, _guard)) = fresh_database().await else { return };
+    let (node_a, node_b) = (PostgresStore::connect(&url).await.unwrap(), PostgresStore::connect(&url).await.unwrap());
+    use tally_app::ports::Store;
+    use tally_core::ids::{PartnerId, ProgramId};
+    let held = node_a.partner_turn(ProgramId(1), PartnerId(7)).await.unwrap();
+
+    let waiting = tokio::time::timeout(Duration::from_millis(300), node_b.partner_turn(ProgramId(1), PartnerId(7)));
+    assert!(waiting.await.is_err(), "the same partner waits for node a's turn");
+    let other = tokio::time::timeout(Duration::from_secs(5), node_b.partner_turn(ProgramId(1), PartnerId(8)));
+    drop(other.await.expect("another partner does not wait").unwrap());
+    let elsewhere = tokio::time::timeout(Duration::from_secs(5), node_b.partner_turn(ProgramId(2), PartnerId(7)));
+    drop(elsewhere.await.expect("nor the partner in another program").unwrap());
+
+    drop(held);
+    let next = tokio::time::timeout(Duration::from_secs(5), node_b.partner_turn(ProgramId(1), PartnerId(7)));
+    let next = next.await.expect("the turn passes once node a's ends").unwrap();
+    // Node a's connection went back to its pool without the lock: its next turn waits
+    // for node b's, and gets it once that ends.
+    let again = tokio::spawn(async move { node_a.partner_turn(ProgramId(1), PartnerId(7)).await.map(drop) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!again.is_finished(), "node a waits for node b's turn");
+    drop(next);
+    tokio::time::timeout(Duration::from_secs(5), again).await.expect("and then gets it").unwrap().unwrap();
+
+    // Every turn has ended, the one abandoned while waiting included: no connection in
+    // either pool is left holding a lock.
+    let admin = admin_client(&url).await.unwrap();
+    let locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let started = std::time::Instant::now();
+    while admin.query_one(locks, &[]).await.unwrap().get::<_, i64>(0) > 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "an advisory lock outlived its turn");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -7,9 +7,9 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use tally_app::ports::{
     AccountRecord, ActionChange, ActionQuery, ActionRecord, ActionSums, ActionUpdateRecord, ApiTokenRecord, ClickBatch,
     ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
-    PartnerPeriod, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord, StatementSummary,
-    Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord, UpdateQuery,
-    UserRecord, WithdrawalRecord,
+    PartnerPeriod, PartnerTurn, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord,
+    StatementSummary, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord,
+    UpdateQuery, UserRecord, WithdrawalRecord,
 };
 use tally_app::rollup::click_days;
 use tally_core::click::Click;
@@ -490,6 +490,12 @@ impl Store for SqliteStore {
     async fn partner_totals(&self, period: &PartnerPeriod) -> StoreResult<PeriodTotals> {
         let period = *period;
         self.read(move |connection| statements::partner_totals(connection, &period)).await
+    }
+
+    async fn partner_turn(&self, _program: ProgramId, _partner: PartnerId) -> StoreResult<PartnerTurn> {
+        // One `tally serve` per SQLite file (its click journal beside the file is
+        // locked), so the process's own turns are every turn.
+        Ok(PartnerTurn::local())
     }
 
     async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {

@@ -237,3 +237,46 @@ async fn a_click_on_one_node_is_credited_on_the_other_and_the_locking_job_runs_o
         stop(node);
     }
 }
+
+#[tokio::test]
+async fn orders_of_one_partner_sent_to_two_nodes_at_once_never_pay_past_a_limit() {
+    let Some(database) = Database::create("orders_of_one_partner_sent_to_two_nodes") else { return };
+    let sandbox = Sandbox::new();
+    let account = json(&cli(&sandbox, &database, &["account", "create", "--name", "Acme"]));
+    let credentials = (account["account_sid"].as_str().expect("sid"), account["auth_token"].as_str().expect("token"));
+    let mut document = program_document(5);
+    document["template_terms"][0]["event_payouts"][0]["limits"] =
+        serde_json::json!([{"period": "DAY", "max_actions": 3}]);
+    let file = sandbox.file("program.json");
+    std::fs::write(&file, document.to_string()).expect("writable sandbox");
+    cli(&sandbox, &database, &["program", "apply", &file.display().to_string(), "--account", credentials.0]);
+    let nodes: Vec<Server> = ["a", "b"].map(|name| spawn_server(node_command(&sandbox, &database, name))).into();
+    let client = link_client();
+
+    // Twelve orders of partner 7 at once, half to each node: each node prices them on
+    // what the partner already has, which must include the other node's.
+    let orders = (0..12).map(|n| {
+        let (client, node) = (&client, &nodes[n % 2]);
+        async move {
+            let order = format!("RACE-{n}");
+            let fields = [
+                ("CampaignId", "5"),
+                ("ActionTrackerId", "1"),
+                ("EventDate", "NOW"),
+                ("Amount", "50"),
+                ("CurrencyCode", "USD"),
+                ("MediaPartnerId", "7"),
+                ("OrderId", order.as_str()),
+            ];
+            convert(client, node, credentials, &fields).await
+        }
+    });
+    for record in futures_util::future::join_all(orders).await {
+        assert!(record["ActionId"].is_string(), "{record}");
+    }
+    let paid = query(&database.url(), "select count(*) filter (where payout_minor > 0), count(*) from action");
+    assert_eq!(paid, "3|12", "three paid actions a day across both nodes, the rest kept at zero");
+    for node in nodes {
+        stop(node);
+    }
+}
