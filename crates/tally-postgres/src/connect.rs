@@ -13,7 +13,7 @@ use tokio_postgres::{Config, NoTls};
 use crate::migrate::MigrateError;
 
 /// Connections kept open per node.
-const MAX_CONNECTIONS: usize = 16;
+pub(crate) const MAX_CONNECTIONS: usize = 16;
 /// How long a new connection may take, unless the URL sets `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a query may wait for a free connection.

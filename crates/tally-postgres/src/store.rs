@@ -20,7 +20,7 @@ use tally_core::payout::PeriodTotals;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use crate::connect::{ConnectError, classify, pool};
+use crate::connect::{ConnectError, MAX_CONNECTIONS, classify, pool};
 use crate::conversions::{
     ACTION_COLUMNS, IDEMPOTENCY_COLUMNS, IDENTITY_COLUMNS, LinkArrays, SUBMISSION_COLUMNS, action_row,
     action_update_row, idempotency_row, identity_row, insert_idempotency, insert_links_sql, qualified_update_columns,
@@ -34,7 +34,7 @@ use crate::statements::{
     STATEMENT_COLUMNS, WITHDRAWAL_COLUMNS, insert_statement, put_on_statement, statement_row, summary_row,
     summary_select, totals_row, withdrawal_row,
 };
-use crate::turns;
+use crate::turns::{self, TurnPlaces};
 use crate::write::{
     acquire_lease, approve_due, change_action, forget_customer, import_action_updates, import_conversions,
     import_idempotency_records, load_batch, record_conversion, save_program, store_error,
@@ -65,6 +65,7 @@ fn param_refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    turn_places: TurnPlaces,
 }
 
 impl PostgresStore {
@@ -79,7 +80,7 @@ impl PostgresStore {
         if let Err(source) = migrate(&mut client).await {
             return Err(ConnectError::Migrate { target, source });
         }
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, turn_places: TurnPlaces::new(MAX_CONNECTIONS) })
     }
 
     async fn client(&self) -> StoreResult<Object> {
@@ -539,7 +540,8 @@ impl Store for PostgresStore {
     }
 
     async fn partner_turn(&self, program: ProgramId, partner: PartnerId) -> StoreResult<PartnerTurn> {
-        turns::take(self.client().await?, program, partner).await
+        let place = self.turn_places.place().await?;
+        turns::take(place, self.client().await?, program, partner).await
     }
 
     async fn all_statements(&self) -> StoreResult<Vec<StatementRecord>> {

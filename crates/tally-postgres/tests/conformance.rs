@@ -168,3 +168,34 @@ async fn a_partners_pricing_turn_waits_for_another_nodes_turn() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn more_partners_in_turn_than_connections_all_finish() {
+    let Some((url, _guard)) = fresh_database().await else { return };
+    let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    use tally_app::ports::{PartnerPeriod, Store};
+    use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
+    // Each turn holds a connection and needs another to read the standing: forty at
+    // once on a pool of sixteen must still all get through.
+    let orders = (1..=40).map(|partner| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let _turn = store.partner_turn(ProgramId(1), PartnerId(partner)).await?;
+            let period = PartnerPeriod {
+                program: ProgramId(1),
+                partner: PartnerId(partner),
+                event_type: EventTypeId(1),
+                start: jiff::Timestamp::UNIX_EPOCH,
+                end: jiff::Timestamp::MAX,
+                created_before: None,
+                with_bonuses: true,
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            store.partner_totals(&period).await
+        })
+    });
+    let all = tokio::time::timeout(Duration::from_secs(20), futures_util::future::join_all(orders));
+    for order in all.await.expect("no turn starves the pool") {
+        order.unwrap().unwrap();
+    }
+}
