@@ -185,11 +185,7 @@ pub(crate) async fn change(
     form: Form,
 ) -> Result<Response, PageError> {
     session.check_csrf(&state.keyed, &form)?;
-    let entry = session
-        .scope
-        .program(&state.catalog.get(), &id)
-        .filter(|_| session.scope.is_brand())
-        .ok_or(PageError::NotFound)?;
+    let entry = session.scope.brand_program(&state.catalog.get(), &id).ok_or(PageError::NotFound)?;
     let reference = ActionRef::Id(action_id.clone());
     let found = state.actions.find(&entry.account_sid, &reference).await;
     if !found.as_ref().is_ok_and(|action| action.program == entry.program.id()) {

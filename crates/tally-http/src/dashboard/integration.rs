@@ -40,7 +40,7 @@ pub(crate) async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let catalog = state.catalog.get();
-    let entry = session.scope.program(&catalog, &id).filter(|_| session.scope.is_brand()).ok_or(PageError::NotFound)?;
+    let entry = session.scope.brand_program(&catalog, &id).ok_or(PageError::NotFound)?;
     let program = &entry.program;
     let check = IntegrationCheck::new(state.store.clone(), state.clock.clone());
     let report = check.run(&entry.account_sid, program.id(), program.currency()).await?;

@@ -78,7 +78,7 @@ pub(crate) async fn page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let catalog = state.catalog.get();
-    let entry = session.scope.program(&catalog, &id).filter(|_| session.scope.is_brand()).ok_or(PageError::NotFound)?;
+    let entry = session.scope.brand_program(&catalog, &id).ok_or(PageError::NotFound)?;
     let program = &entry.program;
     let pairs = query_pairs(raw.as_deref());
     let value = |name: &str| pairs.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());

@@ -71,6 +71,11 @@ impl Scope {
         catalog.program(id).filter(|entry| self.sees(entry)).cloned()
     }
 
+    /// A program this user manages as its brand: the pages and forms only a brand has.
+    pub(crate) fn brand_program(&self, catalog: &Catalog, id: &str) -> Option<ProgramEntry> {
+        self.program(catalog, id).filter(|_| self.is_brand())
+    }
+
     /// The partner this user acts for, if it is a partner user.
     pub(crate) fn partner(&self) -> Option<PartnerId> {
         match self {

@@ -163,11 +163,7 @@ pub(crate) async fn mark_paid(
     form: Form,
 ) -> Result<Response, PageError> {
     session.check_csrf(&state.keyed, &form)?;
-    let entry = session
-        .scope
-        .program(&state.catalog.get(), &id)
-        .filter(|_| session.scope.is_brand())
-        .ok_or(PageError::NotFound)?;
+    let entry = session.scope.brand_program(&state.catalog.get(), &id).ok_or(PageError::NotFound)?;
     let reference = form.get("reference").map(str::trim).filter(|text| !text.is_empty());
     if reference.is_some_and(|text| text.chars().count() > 200) {
         return Ok(back(&entry, "reference"));
