@@ -177,6 +177,7 @@ impl Accounts {
             account_sid: Some(account_sid.to_owned()),
             partner,
             created_at: self.clock.now(),
+            sessions_since: None,
         };
         match self.store.insert_user(&record).await {
             Err(StoreError::Conflict(_)) => Err(AccountError::Invalid(format!("the username {username:?} is taken"))),
@@ -241,6 +242,7 @@ impl Accounts {
             account_sid: None,
             partner: None,
             created_at: self.clock.now(),
+            sessions_since: None,
         };
         // Nodes starting together on one empty store race here; the one whose admin
         // row lands does the first run, the others start as on any later day.

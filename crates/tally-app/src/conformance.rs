@@ -173,10 +173,16 @@ pub async fn users_are_unique_by_name(store: Arc<dyn Store>) {
         account_sid: None,
         partner: Some(PartnerId(3)),
         created_at: at(1),
+        sessions_since: None,
     };
     store.insert_user(&user).await.unwrap();
     assert_eq!(store.user("admin").await.unwrap(), Some(user.clone()));
     assert!(matches!(store.insert_user(&user).await, Err(StoreError::Conflict(_))));
+    store.end_sessions("admin", at(5)).await.unwrap();
+    let ended = store.user("admin").await.unwrap().unwrap();
+    assert_eq!(ended.sessions_since, Some(at(5)), "a logout is remembered");
+    assert_eq!(store.users().await.unwrap(), [ended], "and copied with the user");
+    store.end_sessions("nobody", at(5)).await.unwrap();
     assert_eq!(store.user("other").await.unwrap(), None);
 }
 
@@ -319,6 +325,7 @@ pub async fn everything_can_be_listed_for_a_copy(store: Arc<dyn Store>) {
         account_sid: Some("TA1".into()),
         partner: None,
         created_at: at(6),
+        sessions_since: None,
     };
     store.insert_user(&user).await.unwrap();
     assert_eq!(store.users().await.unwrap(), vec![user]);

@@ -190,6 +190,7 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
     for user in &users {
         hash.text(&user.username).text(&user.password_hash).text(&user.role).optional(user.account_sid.as_deref());
         hash.optional(user.partner.map(|p| p.0.to_string()).as_deref()).number(user.created_at.as_microsecond());
+        hash.optional(user.sessions_since.map(|since| since.as_microsecond().to_string()).as_deref());
     }
     let programs = store.programs().await?;
     hash.section("programs", programs.len());

@@ -85,6 +85,9 @@ pub struct UserRecord {
     pub partner: Option<PartnerId>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Dashboard sessions that began before this instant are over: logging out ends
+    /// every session of the user, including a cookie copied elsewhere.
+    pub sessions_since: Option<Timestamp>,
 }
 
 /// A program document as stored: canonical JSON plus bookkeeping.
@@ -757,6 +760,9 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
     /// Finds a dashboard user.
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Ends every dashboard session of a user that began before `since` (see
+    /// [`UserRecord::sessions_since`]); an unknown user is no error.
+    async fn end_sessions(&self, username: &str, since: Timestamp) -> StoreResult<()>;
 
     /// Saves a program's canonical document for an account, in one transaction. A
     /// program owned by another account is a conflict.

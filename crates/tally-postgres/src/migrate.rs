@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_conversions.sql"),
     include_str!("../migrations/0003_statements.sql"),
     include_str!("../migrations/0004_reports.sql"),
+    include_str!("../migrations/0005_sessions.sql"),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrations, so nodes

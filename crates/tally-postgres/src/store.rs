@@ -29,6 +29,7 @@ use crate::conversions::{
 use crate::migrate::migrate;
 use crate::rows::{
     CLICK_COLUMNS, ClickArrays, column, id_from_sql, id_to_sql, insert_clicks_sql, micros, stored_click, time_column,
+    timestamp,
 };
 use crate::statements::{
     STATEMENT_COLUMNS, WITHDRAWAL_COLUMNS, insert_statement, put_on_statement, statement_row, summary_row,
@@ -144,8 +145,11 @@ fn user_row(row: &Row) -> StoreResult<UserRecord> {
         account_sid: column(row, 3)?,
         partner: column::<Option<i64>>(row, 4)?.map(|id| PartnerId(id_from_sql(id))),
         created_at: time_column(row, 5)?,
+        sessions_since: column::<Option<i64>>(row, 6)?.map(timestamp).transpose()?,
     })
 }
+
+const USER_COLUMNS: &str = "username, password_hash, role, account_sid, partner_id, created_at, sessions_since";
 
 fn program_row(row: &Row) -> StoreResult<StoredProgram> {
     Ok(StoredProgram {
@@ -223,8 +227,7 @@ impl Store for PostgresStore {
 
     async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO dashboard_user (username, password_hash, role, account_sid, partner_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            &format!("INSERT INTO dashboard_user ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
             &[
                 &user.username,
                 &user.password_hash,
@@ -232,6 +235,7 @@ impl Store for PostgresStore {
                 &user.account_sid,
                 &user.partner.map(|partner| id_to_sql(partner.0)),
                 &micros(user.created_at),
+                &user.sessions_since.map(micros),
             ],
         )
         .await
@@ -239,9 +243,13 @@ impl Store for PostgresStore {
     }
 
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
-        let sql = "SELECT username, password_hash, role, account_sid, partner_id, created_at
-                   FROM dashboard_user WHERE username = $1";
-        self.query_opt(sql, &[&username]).await?.as_ref().map(user_row).transpose()
+        let sql = format!("SELECT {USER_COLUMNS} FROM dashboard_user WHERE username = $1");
+        self.query_opt(&sql, &[&username]).await?.as_ref().map(user_row).transpose()
+    }
+
+    async fn end_sessions(&self, username: &str, since: Timestamp) -> StoreResult<()> {
+        let sql = "UPDATE dashboard_user SET sessions_since = $2 WHERE username = $1";
+        self.execute(sql, &[&username, &micros(since)]).await.map(drop)
     }
 
     async fn save_program(
@@ -695,9 +703,8 @@ impl Store for PostgresStore {
     }
 
     async fn users(&self) -> StoreResult<Vec<UserRecord>> {
-        let sql = "SELECT username, password_hash, role, account_sid, partner_id, created_at
-                   FROM dashboard_user ORDER BY username";
-        self.query(sql, &[]).await?.iter().map(user_row).collect()
+        let sql = format!("SELECT {USER_COLUMNS} FROM dashboard_user ORDER BY username");
+        self.query(&sql, &[]).await?.iter().map(user_row).collect()
     }
 
     async fn click_checkpoints(&self) -> StoreResult<Vec<(String, u64)>> {

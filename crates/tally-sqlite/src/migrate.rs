@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_conversions.sql"),
     include_str!("../migrations/0003_statements.sql"),
     include_str!("../migrations/0004_reports.sql"),
+    include_str!("../migrations/0005_sessions.sql"),
 ];
 
 /// Why the schema could not be brought up to date.

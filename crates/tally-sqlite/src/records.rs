@@ -47,12 +47,14 @@ pub(crate) fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> 
         account_sid: row.get(3)?,
         partner: row.get::<_, Option<i64>>(4)?.map(|id| PartnerId(id_from_sql(id))),
         created_at: timestamp(row.get(5)?)?,
+        sessions_since: row.get::<_, Option<i64>>(6)?.map(timestamp).transpose()?,
     })
 }
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "account_sid, name, auth_token_hash, created_at";
 pub(crate) const API_TOKEN_COLUMNS: &str = "token_id, account_sid, partner_id, name, secret_hash, created_at";
-pub(crate) const USER_COLUMNS: &str = "username, password_hash, role, account_sid, partner_id, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "username, password_hash, role, account_sid, partner_id, created_at, sessions_since";
 
 /// Reads every row of a query without parameters.
 pub(crate) fn all<T>(

@@ -118,17 +118,27 @@ impl Store for SqliteStore {
         let user = user.clone();
         self.write(move |connection| {
             connection.execute(
-                "INSERT INTO dashboard_user (username, password_hash, role, account_sid, partner_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &format!("INSERT INTO dashboard_user ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     user.username,
                     user.password_hash,
                     user.role,
                     user.account_sid,
                     user.partner.map(|partner| id_to_sql(partner.0)),
-                    micros(user.created_at)
+                    micros(user.created_at),
+                    user.sessions_since.map(micros),
                 ],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn end_sessions(&self, username: &str, since: Timestamp) -> StoreResult<()> {
+        let username = username.to_owned();
+        self.write(move |connection| {
+            let sql = "UPDATE dashboard_user SET sessions_since = ?2 WHERE username = ?1";
+            connection.execute(sql, params![username, micros(since)]).map(drop)
         })
         .await
     }

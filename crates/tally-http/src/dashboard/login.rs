@@ -86,6 +86,9 @@ pub(crate) async fn logout(
     if let Err(refused) = session.check_csrf(&state.keyed, &form) {
         return refused.into_response();
     }
+    if let Err(error) = session::end_everywhere(&state, &session.user.username).await {
+        return error.into_response();
+    }
     let mut response = Redirect::to("/login").into_response();
     session::end(&state, &headers, &mut response);
     response

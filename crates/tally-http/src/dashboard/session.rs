@@ -1,7 +1,9 @@
 //! Dashboard sessions and CSRF tokens, both signed with the server's keyed hash, so
-//! that nothing about a session is stored and every node accepts every other node's.
+//! that every node accepts every other node's.
 //!
 //! The session cookie is `username:expiry:nonce:signature` (a username has no `:`).
+//! Logging out ends every session of the user that began before it, by a time kept
+//! with the user in the store.
 //! The CSRF token of a session is the signature of its nonce under another purpose:
 //! only the server can make it, it changes with every login, and a form posted from
 //! another site cannot carry it. The login form, before any session, is protected the
@@ -54,6 +56,10 @@ impl FromRequestParts<AppState> for Session {
         let claims = cookie(&parts.headers, SESSION_COOKIE).and_then(|value| verify(&state.keyed, value, now));
         let Some(claims) = claims else { return Err(to_login(parts)) };
         let user = match state.store.user(&claims.username).await {
+            // A session that began before the user's last logout is over.
+            Ok(Some(user)) if user.sessions_since.is_some_and(|since| claims.began < since) => {
+                return Err(to_login(parts));
+            }
             Ok(Some(user)) => user,
             Ok(None) => return Err(to_login(parts)),
             Err(error) => return Err(page_error(PageError::Store(error))),
@@ -139,6 +145,8 @@ impl<S: Send + Sync> FromRequest<S> for Form {
 struct Claims {
     username: String,
     nonce: String,
+    /// When the session began (its expiry less its lifetime), to the second.
+    began: Timestamp,
 }
 
 fn signed_text(payload: &str) -> String {
@@ -164,7 +172,8 @@ fn verify(keyed: &Keyed, value: &str, now: Timestamp) -> Option<Claims> {
     let mut parts = payload.splitn(3, ':');
     let (username, expires, nonce) = (parts.next()?, parts.next()?, parts.next()?);
     let expires = Timestamp::from_second(expires.parse().ok()?).ok()?;
-    (now < expires).then(|| Claims { username: username.to_owned(), nonce: nonce.to_owned() })
+    let began = expires - SESSION_LIFETIME;
+    (now < expires).then(|| Claims { username: username.to_owned(), nonce: nonce.to_owned(), began })
 }
 
 /// A cookie's value from the request.
@@ -208,6 +217,15 @@ pub(crate) fn start(state: &AppState, headers: &HeaderMap, username: &str, next:
     set_cookie(&mut response, &cookie_line(state, headers, SESSION_COOKIE, &value, lifetime));
     set_cookie(&mut response, &cookie_line(state, headers, LOGIN_COOKIE, "", 0));
     response
+}
+
+/// Ends every session of the user, in this browser and wherever its cookies went.
+/// Sessions are known to the second (their cookie's expiry), so the end is taken at
+/// the start of this second: a login right after the logout is not ended with it.
+pub(crate) async fn end_everywhere(state: &AppState, username: &str) -> Result<(), PageError> {
+    let now = state.clock.now();
+    let since = Timestamp::from_second(now.as_second()).unwrap_or(now);
+    state.store.end_sessions(username, since).await.map_err(PageError::Store)
 }
 
 /// Ends the session in this browser.

@@ -174,6 +174,30 @@ async fn every_page_needs_a_session_and_sends_to_the_login_first() {
 }
 
 #[tokio::test]
+async fn logging_out_ends_every_session_of_the_user_but_not_the_next_login() {
+    let app = TestApp::spawn().await;
+    let login = brand_user(&app).await;
+    let here = log_in(&app, &login).await;
+    app.advance_minutes(1);
+    // The same user in another browser, or a copy of the cookie somewhere else.
+    let elsewhere = log_in(&app, &login).await;
+    let partner = log_in(&app, &partner_user(&app).await).await;
+    app.advance_minutes(1);
+
+    let token = csrf_of(&page(&app, "/", &here).await.text());
+    assert_eq!(send_form(&app, "/logout", &here, &[("csrf", &token)]).await.status, StatusCode::SEE_OTHER);
+
+    for cookie in [&here, &elsewhere] {
+        let response = app.get_with_cookies("/", cookie).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "a session from before the logout is over");
+        assert!(response.header(header::LOCATION).unwrap().starts_with("/login"));
+    }
+    page(&app, "/", &partner).await;
+    let again = log_in(&app, &login).await;
+    page(&app, "/", &again).await;
+}
+
+#[tokio::test]
 async fn a_form_without_its_sessions_csrf_token_is_refused() {
     let app = TestApp::spawn().await;
     let cookie = log_in(&app, &brand_user(&app).await).await;
