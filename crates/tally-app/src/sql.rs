@@ -107,7 +107,13 @@ pub fn action_filter(query: &ActionQuery, placeholder: &dyn Fn(usize) -> String)
     }
     builder.range("event_at", query.event_at);
     builder.range("locking_at", query.locking_at);
-    builder.range("created_at", query.created_at);
+    // After a cursor, the greater of the two lower bounds is the only one: given two,
+    // SQLite seeks on one and checks the other row by row.
+    let mut created_at = query.created_at;
+    if let Some((at, _)) = &query.after {
+        created_at.from = Some(created_at.from.map_or(*at, |from| from.max(*at)));
+    }
+    builder.range("created_at", created_at);
     if query.changed_at != TimeRange::default() {
         builder.changed_in(query.changed_at);
     }
@@ -300,6 +306,26 @@ mod tests {
             "program_id IN ($1, $2) AND owner_id = $3 AND state = $4 AND lower(promo_code) = $5"
         );
         assert_eq!(filter.params[4], SqlValue::Text("save10".into()));
+    }
+
+    #[test]
+    fn after_a_cursor_the_created_range_has_one_lower_bound_the_greater() {
+        let at = |micros: i64| jiff::Timestamp::from_microsecond(micros).unwrap_or_default();
+        let page = |from: i64, cursor: i64| ActionQuery {
+            programs: vec![ProgramId(7)],
+            created_at: TimeRange { from: Some(at(from)), to: None },
+            after: Some((at(cursor), "a1".into())),
+            test: TestActions::Include,
+            ..ActionQuery::default()
+        };
+        for (from, cursor, bound) in [(100, 500, 500), (900, 500, 900)] {
+            let filter = action_filter(&page(from, cursor), &numbered);
+            assert_eq!(
+                filter.condition,
+                "program_id IN ($1) AND created_at >= $2 AND (created_at, action_id) > ($3, $4)"
+            );
+            assert_eq!(filter.params[1], SqlValue::Int(bound));
+        }
     }
 
     #[test]

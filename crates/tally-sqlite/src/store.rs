@@ -276,10 +276,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<StoredClick>> {
         let query = query.clone();
         self.read(move |connection| {
+            // One lower bound, `max(since, cursor)`, lets SQLite seek to the cursor: with
+            // two bounds it seeks on the first, checks the row value row by row from the
+            // start of the range, and every page of an export reads all those before it.
             let sql = format!(
                 "SELECT {CLICK_COLUMNS} FROM click
-                 WHERE program_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR owner_id = ?4)
-                   AND (created_at, click_seq) > (?5, ?6)
+                 WHERE program_id = ?1 AND created_at >= max(?2, ?5) AND created_at < ?3
+                   AND (?4 IS NULL OR owner_id = ?4) AND (created_at, click_seq) > (?5, ?6)
                  ORDER BY created_at, click_seq LIMIT ?7"
             );
             let mut statement = connection.prepare_cached(&sql)?;
