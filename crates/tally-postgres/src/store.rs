@@ -341,10 +341,17 @@ impl Store for PostgresStore {
         if visitors.is_empty() {
             return Ok(Vec::new());
         }
+        // Visitor by visitor, each the first `limit` of its clicks: with `visitor_id =
+        // ANY(…)` and no statistics yet (a new or fast-growing table), the planner walks
+        // the program's index by time instead, reading every click of the program.
         let sql = format!(
-            "SELECT {CLICK_COLUMNS} FROM click
-             WHERE program_id = $1 AND visitor_id = ANY($2) AND created_at >= $3 AND created_at < $4
-             ORDER BY created_at, click_seq LIMIT $5"
+            "SELECT touches.* FROM (SELECT DISTINCT unnest($2::TEXT[]) AS visitor_id) AS visitor
+             CROSS JOIN LATERAL (
+                 SELECT {CLICK_COLUMNS} FROM click
+                 WHERE program_id = $1 AND visitor_id = visitor.visitor_id AND created_at >= $3 AND created_at < $4
+                 ORDER BY created_at, click_seq LIMIT $5
+             ) AS touches
+             ORDER BY touches.created_at, touches.click_seq LIMIT $5"
         );
         let visitors: Vec<&str> = visitors.iter().map(VisitorId::as_str).collect();
         let params: [&(dyn ToSql + Sync); 5] =

@@ -143,7 +143,10 @@ pub async fn clicks_are_found_by_click_id_and_visitor(store: Arc<dyn Store>) {
     let found = store.clicks_of_visitors(ProgramId(1), &visitors, at(10), at(40), 100).await.unwrap();
     assert_eq!(found, clicks[1..4], "from `since` inclusive to `until` exclusive, this program only");
     let limited = store.clicks_of_visitors(ProgramId(1), &visitors, at(0), at(100), 2).await.unwrap();
-    assert_eq!(limited.len(), 2);
+    assert_eq!(limited, clicks[0..2], "the earliest, across the visitors");
+    let named_twice = [visitors[1].clone(), visitors[0].clone(), visitors[0].clone()];
+    let once = store.clicks_of_visitors(ProgramId(1), &named_twice, at(0), at(100), 100).await.unwrap();
+    assert_eq!(once, clicks[0..5], "in time order, each click once");
     assert!(store.clicks_of_visitors(ProgramId(1), &[], at(0), at(100), 10).await.unwrap().is_empty());
 }
 
