@@ -905,6 +905,8 @@ pub trait Store: Send + Sync + 'static {
     async fn submission(&self, account_sid: &str, submission_id: &str) -> StoreResult<Option<SubmissionRecord>>;
     /// Finds an action.
     async fn action(&self, action_id: &str) -> StoreResult<Option<ActionRecord>>;
+    /// Finds several actions at once, in no particular order; unknown ids are left out.
+    async fn actions_by_id(&self, action_ids: &[String]) -> StoreResult<Vec<ActionRecord>>;
     /// Finds the action of an order.
     async fn action_by_order(
         &self,

@@ -654,6 +654,11 @@ impl Store for PostgresStore {
         self.query_opt(&sql, &[&action_id]).await?.as_ref().map(action_row).transpose()
     }
 
+    async fn actions_by_id(&self, action_ids: &[String]) -> StoreResult<Vec<ActionRecord>> {
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id = ANY($1)");
+        self.query(&sql, &[&action_ids]).await?.iter().map(action_row).collect()
+    }
+
     async fn action_by_order(
         &self,
         program: ProgramId,

@@ -584,6 +584,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn actions_by_id(&self, action_ids: &[String]) -> StoreResult<Vec<ActionRecord>> {
+        // One parameter however many ids: a JSON array, read back by `json_each`.
+        let ids = serde_json::to_string(action_ids).map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        self.read(move |connection| {
+            let sql =
+                format!("SELECT {ACTION_COLUMNS} FROM action WHERE action_id IN (SELECT value FROM json_each(?1))");
+            connection.prepare_cached(&sql)?.query_map([ids], action_row)?.collect()
+        })
+        .await
+    }
+
     async fn action_by_order(
         &self,
         program: ProgramId,

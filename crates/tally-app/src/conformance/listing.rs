@@ -52,6 +52,13 @@ pub async fn actions_are_listed_filtered_sorted_and_paged(store: Arc<dyn Store>)
     let foreign = ActionRecord { program: ProgramId(2), ..sample_action("b0", "O-0", "s-b0") };
     store_action(store.as_ref(), &foreign).await;
 
+    let wanted: Vec<String> = ["a7", "unknown", "b0", "a7", "a2"].map(String::from).into();
+    let mut found = store.actions_by_id(&wanted).await.unwrap();
+    found.sort_by(|a, b| a.action_id.cmp(&b.action_id));
+    assert_eq!(ids(&found), ["a2", "a7", "b0"], "by id, any program, each once, unknown ids left out");
+    assert_eq!(found[2], foreign);
+    assert!(store.actions_by_id(&[]).await.unwrap().is_empty());
+
     let base = ActionQuery { programs: vec![ProgramId(1)], limit: 100, ..ActionQuery::default() };
     let all = store.list_actions(&base).await.unwrap();
     assert_eq!(ids(&all), ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"], "tests left out, oldest first");

@@ -56,18 +56,13 @@ pub(super) async fn action_updates(
     update_query.offset = page.offset();
     update_query.limit = u32::try_from(page.size).unwrap_or(u32::MAX);
     let updates = state.store.list_action_updates(&update_query).await?;
-    // One read per action on the page, not per update: an action's updates come together.
-    let mut actions: HashMap<String, Option<ActionRecord>> = HashMap::new();
-    for update in &updates {
-        if !actions.contains_key(&update.action_id) {
-            let action = state.store.action(&update.action_id).await?;
-            actions.insert(update.action_id.clone(), action);
-        }
-    }
-    let items = updates
-        .iter()
-        .map(|update| update_json(&sid, update, actions.get(&update.action_id).and_then(Option::as_ref)))
-        .collect();
+    // The page's actions in one read.
+    let mut ids: Vec<String> = updates.iter().map(|update| update.action_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let actions: HashMap<String, ActionRecord> =
+        state.store.actions_by_id(&ids).await?.into_iter().map(|action| (action.action_id.clone(), action)).collect();
+    let items = updates.iter().map(|update| update_json(&sid, update, actions.get(&update.action_id))).collect();
     Ok(query.answer(&format!("/Advertisers/{sid}/ActionUpdates"), page, total, "ActionUpdates", items))
 }
 
