@@ -71,6 +71,7 @@ macro_rules! store_conformance_tests {
             submissions_and_updates_are_listed_filtered_and_paged,
             approved_actions_go_on_one_statement_per_key,
             withdrawals_are_replaced_and_period_totals_count_real_actions,
+            test_action_requests_are_kept_and_resolved_once,
             rollups_equal_a_recount_of_the_raw_rows
         );
     };

@@ -69,6 +69,8 @@ pub struct CopyReport {
     pub statements: u64,
     /// Partner withdrawal settings copied.
     pub withdrawals: u64,
+    /// Partners' test action requests copied.
+    pub test_action_requests: u64,
     /// SHA-256 (hex) over every copied record, equal on both stores.
     pub checksum: String,
 }
@@ -159,6 +161,9 @@ async fn copy_conversions(from: &dyn Store, to: &dyn Store) -> Result<(), CopyEr
     to.link_identities(&from.all_identity_links().await?).await?;
     to.import_idempotency_records(&from.idempotency_records().await?).await?;
     to.import_statements(&from.all_statements().await?).await?;
+    for request in from.all_test_action_requests().await? {
+        to.insert_test_action_request(&request).await?;
+    }
     for setting in from.all_withdrawals().await? {
         to.save_withdrawal(&setting).await?;
     }
@@ -243,6 +248,9 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
     let withdrawals = store.all_withdrawals().await?;
     hash.section("withdrawals", withdrawals.len());
     withdrawals.iter().for_each(|setting| hash.debug(setting));
+    let requests = store.all_test_action_requests().await?;
+    hash.section("test_action_requests", requests.len());
+    requests.iter().for_each(|request| hash.debug(request));
     Ok(CopyReport {
         settings: settings.len() as u64,
         accounts: accounts.len() as u64,
@@ -258,6 +266,7 @@ pub async fn summarize(store: &dyn Store) -> Result<CopyReport, CopyError> {
         idempotency_records: idempotency_records.len() as u64,
         statements: statements.len() as u64,
         withdrawals: withdrawals.len() as u64,
+        test_action_requests: requests.len() as u64,
         checksum: hash.finish(),
     })
 }

@@ -27,5 +27,6 @@ pub mod rollup;
 pub mod secrets;
 pub mod sql;
 pub mod statements;
+pub mod test_requests;
 pub mod throttle;
 pub mod visits;

@@ -622,6 +622,27 @@ pub struct StatementSummary {
     pub payout: Decimal,
 }
 
+/// A partner's request for a test action, and what the brand did with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestActionRequestRecord {
+    /// Opaque id.
+    pub request_id: String,
+    /// The program.
+    pub program: ProgramId,
+    /// The partner asking.
+    pub partner: PartnerId,
+    /// What the partner wants tested, in its words (may be empty).
+    pub note: String,
+    /// `OPEN`, `FULFILLED` or `DECLINED`.
+    pub state: String,
+    /// The test action that fulfilled it.
+    pub action_id: Option<String>,
+    /// When it was asked.
+    pub created_at: Timestamp,
+    /// When the brand fulfilled or declined it.
+    pub resolved_at: Option<Timestamp>,
+}
+
 /// How a partner wants to be paid in one program; neither field means on each
 /// statement's payment date.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -964,6 +985,23 @@ pub trait Store: Send + Sync + 'static {
     async fn import_statements(&self, statements: &[StatementRecord]) -> StoreResult<()>;
     /// Every withdrawal setting, for a copy.
     async fn all_withdrawals(&self) -> StoreResult<Vec<WithdrawalRecord>>;
+
+    /// Stores a new test action request, or one being copied.
+    async fn insert_test_action_request(&self, request: &TestActionRequestRecord) -> StoreResult<()>;
+    /// The test action requests of a program, newest first.
+    async fn test_action_requests(&self, program: ProgramId) -> StoreResult<Vec<TestActionRequestRecord>>;
+    /// Every test action request, for a copy, by id.
+    async fn all_test_action_requests(&self) -> StoreResult<Vec<TestActionRequestRecord>>;
+    /// Moves an `OPEN` request of the program to `state` with its action; false when
+    /// there is no such open request (already resolved, or unknown).
+    async fn resolve_test_action_request(
+        &self,
+        program: ProgramId,
+        request_id: &str,
+        state: &str,
+        action_id: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Writes idempotency records exactly as given.
     async fn import_idempotency_records(&self, records: &[IdempotencyRecord]) -> StoreResult<()>;
 }

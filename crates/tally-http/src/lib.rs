@@ -28,6 +28,7 @@ use tally_app::ports::{Clock, Store};
 use tally_app::programs::Programs;
 use tally_app::secrets::Keyed;
 use tally_app::statements::Statements;
+use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
 
 /// How the edge treats proxies and cookies.
@@ -89,6 +90,8 @@ pub struct Services {
     pub actions: Actions,
     /// Partner statements and withdrawal settings.
     pub statements: Statements,
+    /// Partners' requests for test actions.
+    pub test_requests: TestRequests,
 }
 
 impl AppState {

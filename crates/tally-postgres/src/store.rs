@@ -9,7 +9,7 @@ use tally_app::ports::{
     ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
     PartnerPeriod, PartnerTurn, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord,
     StatementSummary, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord,
-    UpdateQuery, UserRecord, WithdrawalRecord,
+    TestActionRequestRecord, UpdateQuery, UserRecord, WithdrawalRecord,
 };
 use tally_app::sql::{
     Rollup, SqlValue, action_filter, action_order, rollup_sum, submission_filter, submission_order, update_filter,
@@ -578,6 +578,48 @@ impl Store for PostgresStore {
         self.query(&sql, &[]).await?.iter().map(withdrawal_row).collect()
     }
 
+    async fn insert_test_action_request(&self, request: &TestActionRequestRecord) -> StoreResult<()> {
+        let sql =
+            format!("INSERT INTO test_action_request ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &request.request_id,
+            &id_to_sql(request.program.0),
+            &id_to_sql(request.partner.0),
+            &request.note,
+            &request.state,
+            &request.action_id,
+            &micros(request.created_at),
+            &request.resolved_at.map(micros),
+        ];
+        self.execute(&sql, &params).await.map(drop)
+    }
+
+    async fn test_action_requests(&self, program: ProgramId) -> StoreResult<Vec<TestActionRequestRecord>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM test_action_request WHERE program_id = $1 ORDER BY created_at DESC, request_id"
+        );
+        self.query(&sql, &[&id_to_sql(program.0)]).await?.iter().map(request_row).collect()
+    }
+
+    async fn all_test_action_requests(&self) -> StoreResult<Vec<TestActionRequestRecord>> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM test_action_request ORDER BY request_id");
+        self.query(&sql, &[]).await?.iter().map(request_row).collect()
+    }
+
+    async fn resolve_test_action_request(
+        &self,
+        program: ProgramId,
+        request_id: &str,
+        state: &str,
+        action_id: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE test_action_request SET state = $3, action_id = $4, resolved_at = $5
+                   WHERE program_id = $1 AND request_id = $2 AND state = 'OPEN'";
+        let params: [&(dyn ToSql + Sync); 5] = [&id_to_sql(program.0), &request_id, &state, &action_id, &micros(at)];
+        Ok(self.execute(sql, &params).await? == 1)
+    }
+
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {
         let filter = action_filter(query, &numbered);
         let sql = format!(
@@ -817,3 +859,18 @@ impl Store for PostgresStore {
 /// time: what tiers, limits and bonuses count.
 const ACTIONS_OF_PERIOD: &str = "program_id = $1 AND owner_id = $2 AND event_type_id = $3
     AND event_at >= $4 AND event_at < $5 AND state <> 'REVERSED' AND NOT is_test AND created_at < $6";
+
+const REQUEST_COLUMNS: &str = "request_id, program_id, partner_id, note, state, action_id, created_at, resolved_at";
+
+fn request_row(row: &Row) -> StoreResult<TestActionRequestRecord> {
+    Ok(TestActionRequestRecord {
+        request_id: column(row, 0)?,
+        program: ProgramId(id_from_sql(column(row, 1)?)),
+        partner: PartnerId(id_from_sql(column(row, 2)?)),
+        note: column(row, 3)?,
+        state: column(row, 4)?,
+        action_id: column(row, 5)?,
+        created_at: time_column(row, 6)?,
+        resolved_at: column::<Option<i64>>(row, 7)?.map(timestamp).transpose()?,
+    })
+}

@@ -11,6 +11,7 @@ mod conversions;
 mod handle;
 mod migrate;
 mod records;
+mod requests;
 mod rollups;
 mod rows;
 mod statements;

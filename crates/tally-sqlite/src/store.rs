@@ -9,7 +9,7 @@ use tally_app::ports::{
     ClickCursor, ClickQuery, ClickSums, ForgetCustomer, ForgetReport, IdempotencyRecord, IdentityLinkRecord,
     PartnerPeriod, PartnerTurn, ProgramsFingerprint, RollupQuery, SaveOutcome, SettingRecord, StatementRecord,
     StatementSummary, Store, StoreError, StoreResult, StoredClick, StoredProgram, SubmissionQuery, SubmissionRecord,
-    UpdateQuery, UserRecord, WithdrawalRecord,
+    TestActionRequestRecord, UpdateQuery, UserRecord, WithdrawalRecord,
 };
 use tally_app::rollup::click_days;
 use tally_core::click::Click;
@@ -26,6 +26,7 @@ use crate::records::{
     ACCOUNT_COLUMNS, API_TOKEN_COLUMNS, PROGRAM_COLUMNS, USER_COLUMNS, account_row, all, api_token_row, program_row,
     user_row,
 };
+use crate::requests;
 use crate::rollups;
 use crate::rows::{CLICK_COLUMNS, id_to_sql, insert_clicks, micros, stored_click, timestamp};
 use crate::statements::{self, STATEMENT_COLUMNS, statement_row};
@@ -533,6 +534,34 @@ impl Store for SqliteStore {
 
     async fn all_withdrawals(&self) -> StoreResult<Vec<WithdrawalRecord>> {
         self.read(statements::all_withdrawals).await
+    }
+
+    async fn insert_test_action_request(&self, request: &TestActionRequestRecord) -> StoreResult<()> {
+        let request = request.clone();
+        self.write(move |connection| requests::insert(connection, &request)).await
+    }
+
+    async fn test_action_requests(&self, program: ProgramId) -> StoreResult<Vec<TestActionRequestRecord>> {
+        self.read(move |connection| requests::of_program(connection, program)).await
+    }
+
+    async fn all_test_action_requests(&self) -> StoreResult<Vec<TestActionRequestRecord>> {
+        self.read(requests::all).await
+    }
+
+    async fn resolve_test_action_request(
+        &self,
+        program: ProgramId,
+        request_id: &str,
+        state: &str,
+        action_id: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let (request_id, state, action_id) = (request_id.to_owned(), state.to_owned(), action_id.map(str::to_owned));
+        self.write(move |connection| {
+            requests::resolve(connection, (program, &request_id), (&state, action_id.as_deref()), at)
+        })
+        .await
     }
 
     async fn list_actions(&self, query: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {

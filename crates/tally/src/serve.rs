@@ -18,6 +18,7 @@ use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::Programs;
 use tally_app::secrets::{Keyed, random_token};
 use tally_app::statements::{StatementJob, Statements};
+use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
 use tally_http::{AppState, EdgeSettings, Services};
 
@@ -60,6 +61,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         loader: loader.clone(),
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
         statements: Statements::new(store.clone(), catalog.clone(), clock.clone()),
+        test_requests: TestRequests::new(store.clone(), catalog.clone(), clock.clone()),
         conversions: Conversions::new(
             store.clone(),
             catalog.clone(),

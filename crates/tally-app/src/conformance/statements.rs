@@ -9,7 +9,7 @@ use tally_core::payout::PeriodTotals;
 
 use super::listing::store_action;
 use super::{account, at, sample_action};
-use crate::ports::{ActionRecord, PartnerPeriod, StatementRecord, Store, WithdrawalRecord};
+use crate::ports::{ActionRecord, PartnerPeriod, StatementRecord, Store, TestActionRequestRecord, WithdrawalRecord};
 
 fn approved(id: &str, locked: i64) -> ActionRecord {
     ActionRecord {
@@ -148,4 +148,38 @@ pub async fn withdrawals_are_replaced_and_period_totals_count_real_actions(store
     assert_eq!(store.partner_totals(&made_later).await.unwrap(), totals);
     let without_bonuses = PartnerPeriod { with_bonuses: false, ..period };
     assert_eq!(store.partner_totals(&without_bonuses).await.unwrap(), PeriodTotals { bonuses_paid: 0, ..totals });
+}
+
+/// A partner's test action request is listed newest first in its program, and leaves
+/// `OPEN` once: fulfilled with its action, or declined.
+pub async fn test_action_requests_are_kept_and_resolved_once(store: Arc<dyn Store>) {
+    let request = |id: &str, program: u64, seconds: i64| TestActionRequestRecord {
+        request_id: id.into(),
+        program: ProgramId(program),
+        partner: PartnerId(10),
+        note: format!("please test {id}"),
+        state: "OPEN".into(),
+        action_id: None,
+        created_at: at(seconds),
+        resolved_at: None,
+    };
+    for (id, program, seconds) in [("r1", 1, 10), ("r2", 1, 20), ("r3", 2, 15)] {
+        store.insert_test_action_request(&request(id, program, seconds)).await.unwrap();
+    }
+    let listed = store.test_action_requests(ProgramId(1)).await.unwrap();
+    assert_eq!(listed, [request("r2", 1, 20), request("r1", 1, 10)], "this program's, newest first");
+
+    assert!(!store.resolve_test_action_request(ProgramId(2), "r1", "DECLINED", None, at(30)).await.unwrap());
+    assert!(store.resolve_test_action_request(ProgramId(1), "r1", "FULFILLED", Some("a9"), at(30)).await.unwrap());
+    assert!(!store.resolve_test_action_request(ProgramId(1), "r1", "DECLINED", None, at(31)).await.unwrap(), "once");
+    assert!(!store.resolve_test_action_request(ProgramId(1), "nope", "DECLINED", None, at(31)).await.unwrap());
+    let fulfilled = TestActionRequestRecord {
+        state: "FULFILLED".into(),
+        action_id: Some("a9".into()),
+        resolved_at: Some(at(30)),
+        ..request("r1", 1, 10)
+    };
+    assert_eq!(store.test_action_requests(ProgramId(1)).await.unwrap()[1], fulfilled);
+    let all = store.all_test_action_requests().await.unwrap();
+    assert_eq!(all, [fulfilled, request("r2", 1, 20), request("r3", 2, 15)], "every one, by id");
 }

@@ -6,6 +6,7 @@ mod customers;
 mod programs;
 mod reports;
 mod statements;
+mod test_requests;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(conversions::router())
         .merge(customers::router())
         .merge(statements::router())
+        .merge(test_requests::router())
         .merge(reports::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(|| async { ApiError::new(ErrorKind::NotFound, "no such API endpoint") })

@@ -33,7 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The program in the path, checked to be the caller's account's.
-fn owned_program(state: &AppState, caller: &Caller, id: &str) -> Result<ProgramId, ApiError> {
+pub(super) fn owned_program(state: &AppState, caller: &Caller, id: &str) -> Result<ProgramId, ApiError> {
     let program = program_id(id)?;
     let owned = state.catalog.get().program(program).is_some_and(|entry| entry.account_sid == caller.0.account_sid);
     if owned { Ok(program) } else { Err(ApiError::new(ErrorKind::NotFound, format!("program {id:?} not found"))) }

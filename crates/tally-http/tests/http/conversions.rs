@@ -480,7 +480,10 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
             "/programs/{id}/performance",
             "/programs/{id}/statements",
             "/programs/{id}/statements/{statementId}",
-            "/programs/{id}/statements/{statementId}/paid"
+            "/programs/{id}/statements/{statementId}/paid",
+            "/programs/{id}/test-action-requests",
+            "/programs/{id}/test-action-requests/{requestId}/decline",
+            "/programs/{id}/test-action-requests/{requestId}/fulfil"
         ]
     );
     for (path, operations) in paths {
@@ -490,6 +493,7 @@ async fn the_openapi_document_describes_every_native_endpoint_and_each_answers()
                 .replace("{actionId}", "x")
                 .replace("{statementId}", "x")
                 .replace("{partnerId}", "101")
+                .replace("{requestId}", "x")
         );
         for method in operations.as_object().unwrap().keys().filter(|key| *key != "parameters") {
             let method: Method = method.to_uppercase().parse().unwrap();

@@ -23,6 +23,7 @@ use tally_app::ports::{ClickLogReader, ClickQuery, Clock, ManualClock, Store};
 use tally_app::programs::{ApplyReport, Programs, parse_document};
 use tally_app::secrets::Keyed;
 use tally_app::statements::{StatementJob, Statements};
+use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
 use tally_core::click::Click;
 use tally_core::ids::{PartnerId, ProgramId};
@@ -192,6 +193,7 @@ impl TestApp {
             loader: loader.clone(),
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             statements,
+            test_requests: TestRequests::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             conversions: Conversions::new(
                 store.clone(),
                 catalog.clone(),

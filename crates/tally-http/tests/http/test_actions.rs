@@ -202,3 +202,60 @@ async fn orders_of_one_partner_arriving_together_never_pay_past_a_limit() {
     }
     assert_eq!(paid, 3, "three paid actions a day, however the orders interleave");
 }
+
+#[tokio::test]
+async fn a_partner_asks_for_a_test_action_and_the_brand_answers_with_one() {
+    let app = TestApp::spawn().await;
+    let path = |rest: &str| format!("/api/v1/programs/{PROGRAM}/test-action-requests{rest}");
+    let as_partner = |method: Method, rest: &str, body: Option<&str>| {
+        let (app, uri) = (&app, path(rest));
+        let body = body.map(str::to_owned);
+        async move { app.api(method, &uri, Some(&app.partner_token), body.as_deref()).await }
+    };
+    let as_brand = |method: Method, rest: &str, body: Option<&str>| {
+        let (app, uri) = (&app, path(rest));
+        let body = body.map(str::to_owned);
+        async move { app.api(method, &uri, Some(&app.brand_token), body.as_deref()).await }
+    };
+
+    let asked = as_partner(Method::POST, "", Some(r#"{"note": "new checkout page, order over $100"}"#)).await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.text());
+    let request = asked.json();
+    assert_eq!((request["state"].as_str(), request["partnerId"].as_u64()), (Some("OPEN"), Some(101)));
+    let id = request["requestId"].as_str().unwrap().to_owned();
+    app.advance_minutes(1);
+    let declined_one = as_partner(Method::POST, "", None).await.json()["requestId"].as_str().unwrap().to_owned();
+
+    // The brand sees both; the partner its own; only the brand answers, only a partner asks.
+    assert_eq!(as_brand(Method::GET, "", None).await.json()["requests"].as_array().unwrap().len(), 2);
+    assert_eq!(as_partner(Method::GET, "", None).await.json()["requests"][1]["requestId"], id.as_str());
+    assert_eq!(as_brand(Method::POST, "", None).await.status, StatusCode::FORBIDDEN);
+    let fulfil = format!("/{id}/fulfil");
+    assert_eq!(as_partner(Method::POST, &fulfil, Some(r#"{"actionId": "x"}"#)).await.status, StatusCode::FORBIDDEN);
+
+    // A real action, or nothing, cannot answer it; the partner's test action does.
+    let real = real_order(&app, "REAL-1", "40").await;
+    let refused = as_brand(Method::POST, &fulfil, Some(&json!({"actionId": real}).to_string())).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert!(refused.error_message().starts_with("actionId: a real action"), "{}", refused.text());
+    assert_eq!(as_brand(Method::POST, &fulfil, Some("{}")).await.status, StatusCode::BAD_REQUEST);
+    let test = test_action(&app, "TEST-REQ", "100").await;
+    let answered = as_brand(Method::POST, &fulfil, Some(&json!({"actionId": test}).to_string())).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    assert_eq!(
+        (answered.json()["state"].as_str(), answered.json()["actionId"].as_str()),
+        (Some("FULFILLED"), Some(test.as_str()))
+    );
+    let again = as_brand(Method::POST, &fulfil, Some(&json!({"actionId": test}).to_string())).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "answered once");
+
+    let declined = as_brand(Method::POST, &format!("/{declined_one}/decline"), None).await;
+    assert_eq!(declined.json()["state"], "DECLINED");
+    assert_eq!(as_brand(Method::POST, "/unknown/decline", None).await.status, StatusCode::NOT_FOUND);
+    let long = json!({"note": "x".repeat(501)}).to_string();
+    assert!(as_partner(Method::POST, "", Some(&long)).await.error_message().starts_with("note: at most 500"));
+    let listed = as_partner(Method::GET, "", None).await.json();
+    let states: Vec<&str> =
+        listed["requests"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["DECLINED", "FULFILLED"], "newest first");
+}

@@ -1,0 +1,13 @@
+-- A partner's request for a test action (SPEC §8), until the brand fulfils it with a
+-- test action or declines it. Times in microseconds since the epoch.
+CREATE TABLE test_action_request (
+    request_id  TEXT PRIMARY KEY,
+    program_id  INTEGER NOT NULL,
+    partner_id  INTEGER NOT NULL,
+    note        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    action_id   TEXT,
+    created_at  INTEGER NOT NULL,
+    resolved_at INTEGER
+);
+CREATE INDEX test_action_request_program ON test_action_request (program_id, created_at);
