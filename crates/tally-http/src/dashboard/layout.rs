@@ -22,6 +22,8 @@ pub(crate) enum Section {
     Performance,
     /// The integration check.
     Integration,
+    /// Partners' requests for test actions.
+    TestRequests,
 }
 
 /// A program in the switcher.
@@ -107,5 +109,6 @@ fn nav(session: &Session, program: ProgramId, section: Section) -> Vec<NavLink> 
         link("Integration check", "integration", Section::Integration);
     }
     link("Statements", "statements", Section::Statements);
+    link("Test actions", "test-requests", Section::TestRequests);
     links
 }

@@ -29,6 +29,7 @@ mod performance;
 mod scope;
 mod session;
 mod statements;
+mod test_requests;
 mod warnings;
 
 use askama::Template;
@@ -58,6 +59,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/programs/{id}/statements/{statement_id}/paid", post(statements::mark_paid))
         .route("/programs/{id}/statements/{statement_id}/csv", get(statements::csv))
         .route("/programs/{id}/withdrawal", post(statements::set_withdrawal))
+        .route("/programs/{id}/test-requests", get(test_requests::page).post(test_requests::ask))
+        .route("/programs/{id}/test-requests/{request_id}/{verb}", post(test_requests::answer))
         .route("/assets/dashboard.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(session::MAX_FORM_BYTES))
 }

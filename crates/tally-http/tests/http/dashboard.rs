@@ -622,3 +622,42 @@ async fn a_brand_reverses_or_approves_a_pending_action_from_its_page_and_a_partn
     let refused = send_form(&app, &format!("{}/approve", uri(&reversed)), &partner, &[("csrf", &partner_csrf)]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_partner_asks_for_a_test_action_and_the_brand_answers_it_from_the_dashboard() {
+    let app = TestApp::spawn().await;
+    let partner = log_in(&app, &partner_user(&app).await).await;
+    let brand = log_in(&app, &brand_user(&app).await).await;
+    let uri = format!("/programs/{PROGRAM}/test-requests");
+
+    let token = csrf_of(&page(&app, &uri, &partner).await.text());
+    let note = "<b>new</b> checkout";
+    let asked = send_form(&app, &uri, &partner, &[("csrf", &token), ("note", note)]).await;
+    assert_eq!(asked.header(header::LOCATION), Some(format!("{uri}?notice=asked").as_str()));
+    assert_eq!(send_form(&app, &uri, &brand, &[("csrf", &token), ("note", "x")]).await.status, StatusCode::FORBIDDEN);
+
+    let listing = page(&app, &uri, &brand).await.text();
+    assert!(listing.contains("&#60;b&#62;new&#60;/b&#62; checkout") && !listing.contains("<b>new"), "the note is text");
+    assert!(listing.contains("Trail Blog (101)"), "the brand sees who asked");
+    let start = listing.find(&format!("{uri}/")).expect("an answer form") + uri.len() + 1;
+    let request_id = listing[start..].split('/').next().unwrap().to_owned();
+
+    // A brand's test action for partner 101 answers it; a made-up id does not.
+    let body = json!({"eventTypeId": 1, "eventDate": "NOW", "orderId": "T-DASH", "mediaPartnerId": 101,
+                      "currencyCode": "USD", "amount": "10", "test": true});
+    let path = format!("/api/v1/programs/{PROGRAM}/conversions");
+    let made = app.api(Method::POST, &path, Some(&app.brand_token), Some(&body.to_string())).await;
+    let action_id = made.json()["actionId"].as_str().unwrap().to_owned();
+    let brand_token = csrf_of(&listing);
+    let fulfil = format!("{uri}/{request_id}/fulfil");
+    let wrong = send_form(&app, &fulfil, &brand, &[("csrf", &brand_token), ("action_id", "nope")]).await;
+    assert_eq!(wrong.header(header::LOCATION), Some(format!("{uri}?notice=action").as_str()));
+    let answered = send_form(&app, &fulfil, &brand, &[("csrf", &brand_token), ("action_id", &action_id)]).await;
+    assert_eq!(answered.header(header::LOCATION), Some(format!("{uri}?notice=fulfilled").as_str()));
+    let partner_fulfil = send_form(&app, &fulfil, &partner, &[("csrf", &token), ("action_id", &action_id)]).await;
+    assert_eq!(partner_fulfil.status, StatusCode::NOT_FOUND, "only the brand answers");
+
+    let seen = page(&app, &format!("{uri}?notice=fulfilled"), &partner).await.text();
+    assert!(seen.contains("Fulfilled") && seen.contains(&format!("/programs/{PROGRAM}/actions/{action_id}")));
+    assert!(seen.contains("The request is answered"));
+}

@@ -1,0 +1,166 @@
+//! `/programs/{id}/test-requests` (SPEC §8): a partner asks the brand for a test action
+//! and sees what became of it; the brand answers each request with the test action it
+//! made for that partner (its id), or declines it. The rules are in
+//! `tally_app::test_requests`.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use tally_app::catalog::ProgramEntry;
+use tally_app::ports::TestActionRequestRecord;
+use tally_app::test_requests::{MAX_NOTE_CHARS, RequestError};
+
+use super::format::{minute, owner_name};
+use super::layout::{Layout, Section};
+use super::session::{Form, Session};
+use super::{PageError, html};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "dashboard/test_requests.html")]
+struct RequestsPage {
+    layout: Layout,
+    program_id: u64,
+    notice: Option<Notice>,
+    rows: Vec<Row>,
+    partner_view: bool,
+    max_note: usize,
+}
+
+/// A message after a form, from a fixed list.
+struct Notice {
+    text: &'static str,
+    error: bool,
+}
+
+struct Row {
+    request_id: String,
+    partner: String,
+    note: String,
+    asked: String,
+    state: &'static str,
+    state_class: &'static str,
+    action_href: Option<String>,
+    action_id: String,
+    open: bool,
+    answer_href: String,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn notice(code: Option<&str>) -> Option<Notice> {
+    let (text, error) = match code? {
+        "asked" => ("Your request is sent to the brand.", false),
+        "note" => ("A note is at most 500 characters, without control characters.", true),
+        "fulfilled" => ("The request is answered with that test action.", false),
+        "declined" => ("The request is declined.", false),
+        "action" => ("That is not a test action of this program credited to the partner who asked.", true),
+        "answered" => ("That request was answered already.", true),
+        _ => return None,
+    };
+    Some(Notice { text, error })
+}
+
+/// `GET /programs/{id}/test-requests`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let catalog = state.catalog.get();
+    let entry = session.scope.program(&catalog, &id).ok_or(PageError::NotFound)?;
+    let partner = session.scope.partner();
+    let requests = state.test_requests.list(entry.program.id(), partner).await.map_err(page_error)?;
+    let layout = Layout::new(&session, &catalog, Some(&entry), Section::TestRequests, "Test actions");
+    let page = RequestsPage {
+        layout,
+        program_id: entry.program.id().0,
+        notice: notice(query.notice.as_deref()),
+        rows: requests.iter().map(|request| row(&entry, request)).collect(),
+        partner_view: partner.is_some(),
+        max_note: MAX_NOTE_CHARS,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+fn row(entry: &ProgramEntry, request: &TestActionRequestRecord) -> Row {
+    let program = entry.program.id();
+    let (state, state_class) = match request.state.as_str() {
+        "OPEN" => ("Open", "badge-pending"),
+        "FULFILLED" => ("Fulfilled", "badge-approved"),
+        _ => ("Declined", "badge-reversed"),
+    };
+    Row {
+        request_id: request.request_id.clone(),
+        partner: owner_name(&entry.program, request.partner),
+        note: request.note.clone(),
+        asked: minute(request.created_at, entry.program.time_zone()),
+        state,
+        state_class,
+        action_href: request.action_id.as_ref().map(|action| format!("/programs/{program}/actions/{action}")),
+        action_id: request.action_id.clone().unwrap_or_default(),
+        open: request.state == "OPEN",
+        answer_href: format!("/programs/{program}/test-requests/{}", request.request_id),
+    }
+}
+
+fn back(entry: &ProgramEntry, notice: &str) -> Response {
+    Redirect::to(&format!("/programs/{}/test-requests?notice={notice}", entry.program.id())).into_response()
+}
+
+fn page_error(error: RequestError) -> PageError {
+    match error {
+        RequestError::Store(error) => PageError::Store(error),
+        _ => PageError::NotFound,
+    }
+}
+
+/// `POST /programs/{id}/test-requests` with an optional `note`: a partner asks.
+pub(crate) async fn ask(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    form: Form,
+) -> Result<Response, PageError> {
+    session.check_csrf(&state.keyed, &form)?;
+    let partner = session.scope.partner();
+    let entry = session.scope.program(&state.catalog.get(), &id).filter(|_| partner.is_some());
+    let (Some(entry), Some(partner)) = (entry, partner) else { return Err(PageError::NotFound) };
+    match state.test_requests.ask(entry.program.id(), partner, form.get("note").unwrap_or("")).await {
+        Ok(_) => Ok(back(&entry, "asked")),
+        Err(RequestError::BadNote(_)) => Ok(back(&entry, "note")),
+        Err(error) => Err(page_error(error)),
+    }
+}
+
+/// `POST /programs/{id}/test-requests/{requestId}/fulfil` (with `action_id`) or
+/// `…/decline`: the brand answers.
+pub(crate) async fn answer(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, request_id, verb)): Path<(String, String, String)>,
+    form: Form,
+) -> Result<Response, PageError> {
+    session.check_csrf(&state.keyed, &form)?;
+    let entry = session.scope.brand_program(&state.catalog.get(), &id).ok_or(PageError::NotFound)?;
+    let program = entry.program.id();
+    let answered = match verb.as_str() {
+        "fulfil" => {
+            let action_id = form.get("action_id").map(str::trim).unwrap_or("");
+            state.test_requests.fulfil(program, &request_id, action_id).await.map(|_| "fulfilled")
+        }
+        "decline" => state.test_requests.decline(program, &request_id).await.map(|_| "declined"),
+        _ => return Err(PageError::NotFound),
+    };
+    match answered {
+        Ok(notice) => Ok(back(&entry, notice)),
+        Err(RequestError::BadAction(_)) => Ok(back(&entry, "action")),
+        Err(RequestError::NotOpen(..)) => Ok(back(&entry, "answered")),
+        Err(error) => Err(page_error(error)),
+    }
+}
