@@ -24,6 +24,7 @@ mod invalid;
 mod journey_svg;
 mod layout;
 mod login;
+mod notice;
 mod overview;
 mod performance;
 mod scope;

@@ -14,6 +14,7 @@ use tally_core::statement::{StatementStatus, Withdrawal};
 
 use super::format::{minute, money, owner_name};
 use super::layout::{Layout, Section};
+use super::notice::{Notice, NoticeQuery};
 use super::session::{Form, Session};
 use super::{PageError, html};
 use crate::AppState;
@@ -27,13 +28,6 @@ struct StatementsPage {
     rows: Vec<Row>,
     partner_view: bool,
     withdrawal: Option<WithdrawalForm>,
-}
-
-/// A message after a form, chosen from a fixed list so that a link cannot make the
-/// page say anything else.
-struct Notice {
-    text: &'static str,
-    error: bool,
 }
 
 struct Row {
@@ -60,23 +54,14 @@ struct WithdrawalForm {
     currency: &'static str,
 }
 
-#[derive(serde::Deserialize)]
-pub(crate) struct NoticeQuery {
-    notice: Option<String>,
-}
-
-fn notice(code: Option<&str>) -> Option<Notice> {
-    let (text, error) = match code? {
-        "paid" => ("The statement is marked paid; its actions show Paid.", false),
-        "already_paid" => ("That statement was already marked paid.", true),
-        "reference" => ("A payment reference is at most 200 characters.", true),
-        "withdrawal" => ("Your payment setting is saved.", false),
-        "threshold" => ("A balance threshold is an amount from 20 to 10,000.", true),
-        "fixed_day" => ("A fixed payment day is the 1st or the 15th.", true),
-        _ => return None,
-    };
-    Some(Notice { text, error })
-}
+const NOTICES: &[(&str, &str, bool)] = &[
+    ("paid", "The statement is marked paid; its actions show Paid.", false),
+    ("already_paid", "That statement was already marked paid.", true),
+    ("reference", "A payment reference is at most 200 characters.", true),
+    ("withdrawal", "Your payment setting is saved.", false),
+    ("threshold", "A balance threshold is an amount from 20 to 10,000.", true),
+    ("fixed_day", "A fixed payment day is the 1st or the 15th.", true),
+];
 
 /// `GET /programs/{id}/statements`.
 pub(crate) async fn page(
@@ -98,7 +83,7 @@ pub(crate) async fn page(
     let page = StatementsPage {
         layout,
         program_id: program.0,
-        notice: notice(query.notice.as_deref()),
+        notice: Notice::pick(query.notice.as_deref(), NOTICES),
         rows: views.iter().rev().map(|view| row(&entry, view)).collect(),
         partner_view: partner.is_some(),
         withdrawal,

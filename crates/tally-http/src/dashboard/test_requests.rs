@@ -13,6 +13,7 @@ use tally_app::test_requests::{MAX_NOTE_CHARS, RequestError};
 
 use super::format::{minute, owner_name};
 use super::layout::{Layout, Section};
+use super::notice::{Notice, NoticeQuery};
 use super::session::{Form, Session};
 use super::{PageError, html};
 use crate::AppState;
@@ -28,12 +29,6 @@ struct RequestsPage {
     max_note: usize,
 }
 
-/// A message after a form, from a fixed list.
-struct Notice {
-    text: &'static str,
-    error: bool,
-}
-
 struct Row {
     request_id: String,
     partner: String,
@@ -47,23 +42,14 @@ struct Row {
     answer_href: String,
 }
 
-#[derive(serde::Deserialize)]
-pub(crate) struct NoticeQuery {
-    notice: Option<String>,
-}
-
-fn notice(code: Option<&str>) -> Option<Notice> {
-    let (text, error) = match code? {
-        "asked" => ("Your request is sent to the brand.", false),
-        "note" => ("A note is at most 500 characters, without control characters.", true),
-        "fulfilled" => ("The request is answered with that test action.", false),
-        "declined" => ("The request is declined.", false),
-        "action" => ("That is not a test action of this program credited to the partner who asked.", true),
-        "answered" => ("That request was answered already.", true),
-        _ => return None,
-    };
-    Some(Notice { text, error })
-}
+const NOTICES: &[(&str, &str, bool)] = &[
+    ("asked", "Your request is sent to the brand.", false),
+    ("note", "A note is at most 500 characters, without control characters.", true),
+    ("fulfilled", "The request is answered with that test action.", false),
+    ("declined", "The request is declined.", false),
+    ("action", "That is not a test action of this program credited to the partner who asked.", true),
+    ("answered", "That request was answered already.", true),
+];
 
 /// `GET /programs/{id}/test-requests`.
 pub(crate) async fn page(
@@ -80,7 +66,7 @@ pub(crate) async fn page(
     let page = RequestsPage {
         layout,
         program_id: entry.program.id().0,
-        notice: notice(query.notice.as_deref()),
+        notice: Notice::pick(query.notice.as_deref(), NOTICES),
         rows: requests.iter().map(|request| row(&entry, request)).collect(),
         partner_view: partner.is_some(),
         max_note: MAX_NOTE_CHARS,
