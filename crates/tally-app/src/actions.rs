@@ -370,7 +370,7 @@ impl Actions {
         };
         let event = (action.owner, action.event_type, action.event_at);
         let priced = pricing::price(self.store.as_ref(), &entry.program, event, &payout_order, Some(action)).await?;
-        Ok(priced.map_or(Priced::Nothing, Priced::Terms))
+        Ok(priced.map_or(Priced::Nothing, |(payout, _)| Priced::Terms(payout)))
     }
 }
 

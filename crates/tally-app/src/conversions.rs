@@ -220,21 +220,13 @@ impl Conversions {
                 return self.refuse(record, code, refusal_message(code), None, &links).await;
             }
         };
-        let event = (owner, checked.event_type.id, checked.at);
-        // Held until the action is stored: the next order of this partner is priced
-        // on a standing that includes it.
-        let _turns = if pricing::counts_periods(&program, event) {
-            // This process's turn first, so that at most one of its orders per partner
-            // waits on the store's (another node's) turn.
-            let local = pricing::take_turn(program.id(), owner).await;
-            Some((local, self.store.partner_turn(program.id(), owner).await?))
-        } else {
-            None
-        };
-        let priced = match program.owner(owner).map(|owner| owner.kind) {
+        // The partner's turn is held until the action is stored: its next order is
+        // priced on a standing that includes this one.
+        let (priced, _turn) = match program.owner(owner).map(|owner| owner.kind) {
             Some(OwnerKind::MediaSource) => None,
             _ => self.payout(&program, owner, request, &checked).await?,
-        };
+        }
+        .unzip();
         let action = self.action(&program, request, &checked, &attribution, &clicks, (owner, rule), record, now);
         let zero = Decimal::new(0, checked.order.currency.minor_unit_digits());
         let payout = priced.as_ref().map_or(zero, |priced| priced.total.amount);
@@ -460,15 +452,16 @@ impl Conversions {
         }
     }
 
-    /// What the partner earns under the terms in force on the event date; `None`
-    /// without terms (a partner wins only with terms in force, so they are there).
+    /// What the partner earns under the terms in force on the event date, with its
+    /// pricing turn; `None` without terms (a partner wins only with terms in force, so
+    /// they are there).
     async fn payout(
         &self,
         program: &Program,
         partner: PartnerId,
         request: &ConversionRequest,
         checked: &Checked<'_>,
-    ) -> StoreResult<Option<payout::Payout>> {
+    ) -> StoreResult<Option<(payout::Payout, pricing::PricingTurn)>> {
         let items: Vec<PayoutItem<'_>> = request
             .items
             .iter()

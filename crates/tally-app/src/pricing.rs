@@ -10,7 +10,13 @@ use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
 use tally_core::payout::{self, Payout, PayoutOrder, PayoutTerms, Standing};
 use tally_core::program::Program;
 
-use crate::ports::{ActionRecord, PartnerPeriod, Store, StoreResult};
+use crate::ports::{ActionRecord, PartnerPeriod, PartnerTurn, Store, StoreResult};
+
+/// The partner's turn, held by a new order priced on its standing (see [`take_turn`]):
+/// keep it until the action is stored. Empty when the terms count no period.
+pub(crate) struct PricingTurn {
+    _held: Option<(tokio::sync::OwnedMutexGuard<()>, PartnerTurn)>,
+}
 
 /// What `partner` earns for `order`, or `None` without terms in force. `itself` is the
 /// action being re-priced by a modification: only actions made before it count, so it
@@ -21,9 +27,19 @@ pub(crate) async fn price(
     (partner, event_type, event_at): (PartnerId, EventTypeId, Timestamp),
     order: &PayoutOrder<'_>,
     itself: Option<&ActionRecord>,
-) -> StoreResult<Option<Payout>> {
+) -> StoreResult<Option<(Payout, PricingTurn)>> {
     let Some(doc) = program.terms_for(partner, event_type, event_at) else { return Ok(None) };
     let terms = PayoutTerms::compile(doc);
+    // A new order under terms that count periods takes its partner's turn before it reads
+    // the standing: this process's turn first, so that at most one of its orders per
+    // partner waits on the store's (another node's). A modification needs none: it is
+    // priced among the actions made before it, which later orders do not change.
+    let turn = if itself.is_none() && !terms.periods().is_empty() {
+        let local = take_turn(program.id(), partner).await;
+        Some((local, store.partner_turn(program.id(), partner).await?))
+    } else {
+        None
+    };
     let mut standing = Standing::new();
     for &period in terms.periods() {
         let span = period.span(event_at, program.time_zone());
@@ -38,17 +54,7 @@ pub(crate) async fn price(
         };
         standing = standing.with(period, store.partner_totals(&range).await?);
     }
-    Ok(Some(payout::compute(&terms, order, &standing)))
-}
-
-/// Whether pricing this partner's order reads its standing in calendar periods (the
-/// terms have tiers, limits or bonuses): then two of its orders must not be priced at
-/// the same time.
-pub(crate) fn counts_periods(
-    program: &Program,
-    (partner, event_type, event_at): (PartnerId, EventTypeId, Timestamp),
-) -> bool {
-    program.terms_for(partner, event_type, event_at).is_some_and(|doc| !PayoutTerms::compile(doc).periods().is_empty())
+    Ok(Some((payout::compute(&terms, order, &standing), PricingTurn { _held: turn })))
 }
 
 /// One partner's turn to be priced.
@@ -59,7 +65,7 @@ type Turn = tokio::sync::Mutex<()>;
 /// the last place under a limit or both cross a bonus's threshold. The turn is held
 /// from pricing until the action is stored. Per process; across the nodes sharing a
 /// store, [`Store::partner_turn`](crate::ports::Store::partner_turn) is taken as well.
-pub(crate) async fn take_turn(program: ProgramId, partner: PartnerId) -> tokio::sync::OwnedMutexGuard<()> {
+async fn take_turn(program: ProgramId, partner: PartnerId) -> tokio::sync::OwnedMutexGuard<()> {
     type Turns = HashMap<(ProgramId, PartnerId), Weak<Turn>>;
     static TURNS: LazyLock<Mutex<Turns>> = LazyLock::new(Mutex::default);
     let turn = {
