@@ -282,12 +282,14 @@ cpu_of() { # utime+stime of the given processes (all their threads)
 cpu_reaped() { # cutime+cstime of this shell: the children it has waited for (wrk)
     awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
 }
-server_pids() { # nginx: the master and its workers; tally: one process
+server_pids() { # nginx: the master and its workers; tally: one process; a number: that process
     if [[ $1 == nginx ]]; then
         # shellcheck disable=SC2046
         echo "$NGINX_PID" $(cat "/proc/$NGINX_PID/task/"*/children 2>/dev/null)
-    else
+    elif [[ $1 == tally ]]; then
         echo "$TALLY_PID"
+    else
+        echo "$1"
     fi
 }
 
@@ -312,7 +314,7 @@ wait_quiet() {
     done
 }
 
-# run_wrk LABEL URL SCRIPT DURATION SERVER(nginx|tally) [ARGS...]: one `wrk -t2 -c32
+# run_wrk LABEL URL SCRIPT DURATION SERVER(nginx|tally|PID) [ARGS...]: one `wrk -t2 -c32
 # --latency` run. Sets RPS, P99_MS, N302, NOTHER, ERRORS, CPU_US (server CPU
 # per answered request, µs) and OTHER_PCT (CPU used by neither the server nor
 # wrk, % of the machine); keeps the raw output in logs/.
