@@ -6,11 +6,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Config, NoTls};
 
 use crate::migrate::MigrateError;
+use crate::tls;
 
 /// Connections kept open per node.
 pub(crate) const MAX_CONNECTIONS: usize = 16;
@@ -29,6 +30,15 @@ pub enum ConnectError {
     /// No server answered.
     #[error("cannot reach postgres at {target}: {reason}")]
     Unreachable {
+        /// The server, without the password.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// TLS could not be set up, or the server or its certificate failed the check the
+    /// URL's `sslmode` asks for.
+    #[error("TLS to postgres at {target}: {reason}")]
+    Tls {
         /// The server, without the password.
         target: String,
         /// Why.
@@ -69,12 +79,15 @@ pub enum ConnectError {
 /// Parses the URL and builds a connection pool (which connects lazily), returning it
 /// with a printable name for the server.
 pub(crate) fn pool(url: &str) -> Result<(Pool, String), ConnectError> {
-    let mut config = Config::from_str(url).map_err(|error| ConnectError::BadUrl(describe(&error)))?;
+    let (url, tls) = tls::split_url(url).map_err(ConnectError::BadUrl)?;
+    let mut config = Config::from_str(&url).map_err(|error| ConnectError::BadUrl(describe(&error)))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
+    config.ssl_mode(tls.ssl_mode());
     let target = target(&config);
-    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let connector = tls.connector().map_err(|reason| ConnectError::Tls { target: target.clone(), reason })?;
+    let manager = Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let pool = Pool::builder(manager)
         .max_size(MAX_CONNECTIONS)
         .runtime(Runtime::Tokio1)
@@ -117,6 +130,9 @@ pub(crate) fn classify(error: PoolError, target: String) -> ConnectError {
         // The client gives up before asking the server when the server wants a password
         // and the URL has none.
         None if reason.contains("password") => ConnectError::Auth { target, reason },
+        // tokio-postgres names both of its TLS failures so: "error performing TLS
+        // handshake" and "server does not support TLS".
+        None if reason.contains("TLS") => ConnectError::Tls { target, reason },
         None => ConnectError::Unreachable { target, reason },
     }
 }

@@ -9,7 +9,8 @@
 //! to records exactly as in `tally-sqlite`: ids and microsecond times are `BIGINT`.
 //! Money is `BIGINT` minor units of the action's currency, and an order id is unique per
 //! event type by a unique index, so nodes racing with one order cannot both credit it.
-//! Connections come from a `deadpool-postgres` pool without TLS.
+//! Connections come from a `deadpool-postgres` pool, over TLS as the URL's `sslmode`
+//! asks (libpq's meanings, `tls.rs`).
 
 mod connect;
 mod conversions;
@@ -18,6 +19,7 @@ mod rollups;
 mod rows;
 mod statements;
 mod store;
+mod tls;
 mod turns;
 mod write;
 

@@ -199,3 +199,94 @@ async fn more_partners_in_turn_than_connections_all_finish() {
         order.unwrap().unwrap();
     }
 }
+
+/// Whether each connection the test database has from outside the admin is over TLS.
+async fn connections_use_tls(base: &str, database: &str) -> Vec<bool> {
+    let admin = admin_client(base).await.unwrap();
+    let sql = "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+               WHERE a.datname = $1 AND a.backend_type = 'client backend'";
+    admin.query(sql, &[&database]).await.unwrap().iter().map(|row| row.get(0)).collect()
+}
+
+/// The URL with a query added (the test URLs have none).
+fn with_query(url: &str, query: &str) -> String {
+    format!("{url}?{query}")
+}
+
+/// The server's certificate file and whether it serves TLS at all, or why the TLS
+/// tests cannot run here.
+async fn server_tls(base: &str) -> Result<String, String> {
+    let admin = admin_client(base).await.map_err(|error| format!("no postgres server here ({error})"))?;
+    let on: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if on != "on" {
+        return Err("the server has ssl = off".into());
+    }
+    let file: String = admin.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
+    std::fs::File::open(&file).map_err(|error| format!("cannot read the server's certificate {file}: {error}"))?;
+    Ok(file)
+}
+
+#[tokio::test]
+async fn sslmode_decides_whether_the_connection_is_encrypted() {
+    let Some((url, _guard)) = fresh_database().await else {
+        return eprintln!("SKIPPED sslmode_decides_whether_the_connection_is_encrypted: no postgres server here");
+    };
+    let base = std::env::var(URL_VARIABLE).unwrap();
+    if let Err(why) = server_tls(&base).await {
+        return eprintln!("SKIPPED sslmode_decides_whether_the_connection_is_encrypted: {why}");
+    }
+    let database = url::Url::parse(&url).unwrap().path().trim_start_matches('/').to_owned();
+    for (query, encrypted) in
+        [("", true), ("sslmode=prefer", true), ("sslmode=require", true), ("sslmode=disable", false)]
+    {
+        let store = PostgresStore::connect(&with_query(&url, query)).await.unwrap();
+        let tls = connections_use_tls(&base, &database).await;
+        assert!(!tls.is_empty() && tls.iter().all(|&tls| tls == encrypted), "{query:?}: {tls:?}");
+        drop(store);
+        // The pool's connections close with it; wait so the next mode is not mixed in.
+        let started = std::time::Instant::now();
+        while !connections_use_tls(&base, &database).await.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(5), "the dropped store's connections stay open");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn verify_modes_check_the_servers_certificate() {
+    let Some((url, _guard)) = fresh_database().await else {
+        return eprintln!("SKIPPED verify_modes_check_the_servers_certificate: no postgres server here");
+    };
+    let base = std::env::var(URL_VARIABLE).unwrap();
+    let certificate = match server_tls(&base).await {
+        Ok(file) => file,
+        Err(why) => return eprintln!("SKIPPED verify_modes_check_the_servers_certificate: {why}"),
+    };
+    let parsed = url::Url::parse(&url).unwrap();
+    if parsed.host_str() != Some("127.0.0.1") {
+        return eprintln!("SKIPPED verify_modes_check_the_servers_certificate: {URL_VARIABLE} is not on 127.0.0.1");
+    }
+    let root = format!("sslrootcert={certificate}");
+
+    // The server's own (self-signed) certificate as the root: the chain holds, and
+    // verify-ca does not ask that it name 127.0.0.1.
+    PostgresStore::connect(&with_query(&url, &format!("sslmode=verify-ca&{root}"))).await.unwrap();
+    // require with a root file is verify-ca, as in libpq.
+    PostgresStore::connect(&with_query(&url, &format!("sslmode=require&{root}"))).await.unwrap();
+
+    // verify-full also wants the host's name in the certificate, which names localhost.
+    let wrong_name = PostgresStore::connect(&with_query(&url, &format!("sslmode=verify-full&{root}"))).await;
+    let wrong_name = wrong_name.err().expect("127.0.0.1 is not the name in the certificate");
+    assert!(matches!(wrong_name, ConnectError::Tls { .. }), "{wrong_name}");
+    assert!(wrong_name.to_string().contains("certificate"), "{wrong_name}");
+
+    // Roots that did not sign it: Debian's bundle of public authorities.
+    let public = "/etc/ssl/certs/ca-certificates.crt";
+    if !std::path::Path::new(public).exists() {
+        return eprintln!("SKIPPED the unknown-issuer part of verify_modes_check_the_servers_certificate: no {public}");
+    }
+    let query = format!("sslmode=verify-ca&sslrootcert={public}");
+    let unknown = PostgresStore::connect(&with_query(&url, &query)).await.err().expect("unknown issuer");
+    assert!(matches!(unknown, ConnectError::Tls { .. }), "{unknown}");
+    assert!(unknown.to_string().contains("UnknownIssuer"), "{unknown}");
+}
