@@ -108,6 +108,8 @@ pub struct ClickRow {
     pub os: String,
     /// Browser.
     pub browser: String,
+    /// Part of a click flood from one address.
+    pub flood: bool,
 }
 
 impl ClickRow {
@@ -131,14 +133,16 @@ impl ClickRow {
             device: click.device.as_str(),
             os: click.os,
             browser: click.browser,
+            flood: click.flood,
         }
     }
 
-    /// The CSV header for a viewer.
+    /// The CSV header for a viewer. Columns added later go at the end, so that readers
+    /// that take columns by position keep working.
     fn csv_header(with_sub_ids: bool) -> String {
         let sub_ids = if with_sub_ids { "sub_id1,sub_id2,sub_id3," } else { "" };
         format!(
-            "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser\n"
+            "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser,flood\n"
         )
     }
 
@@ -162,6 +166,7 @@ impl ClickRow {
         push_field(out, self.device);
         push_text(out, &self.os);
         push_text(out, &self.browser);
+        push_field(out, if self.flood { "true" } else { "false" });
         end_line(out);
     }
 }

@@ -119,6 +119,7 @@ pub fn sample_click(n: u64, time: Timestamp) -> Click {
         shared_id: if n.is_multiple_of(3) { None } else { Some(format!("shared{n}")) },
         unique: n.is_multiple_of(2),
         bot: n.is_multiple_of(3),
+        flood: n.is_multiple_of(7),
         malformed: n.is_multiple_of(4),
         creditable: n % 5 != 1,
     }

@@ -26,6 +26,8 @@ pub struct Metrics {
     registry: Registry,
     /// Clicks and impressions made durable (in the click log), by source.
     pub clicks_recorded: Family<SourceLabel, Counter>,
+    /// Clicks flagged as part of a click flood from one address.
+    pub clicks_flagged_flood: Counter,
     /// Edge answers by outcome (`redirect`, `impression`, `probe` for `HEAD`,
     /// `not_found`, `not_live`, `unavailable`).
     pub edge_answers: Family<OutcomeLabel, Counter>,
@@ -53,6 +55,7 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("tally");
         let clicks_recorded = Family::<SourceLabel, Counter>::default();
+        let clicks_flagged_flood = Counter::default();
         let edge_answers = Family::<OutcomeLabel, Counter>::default();
         let click_batch_size = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]);
         let click_commit_seconds =
@@ -65,6 +68,11 @@ impl Metrics {
             "clicks_recorded",
             "Clicks and impressions made durable in the click log",
             clicks_recorded.clone(),
+        );
+        registry.register(
+            "clicks_flagged_flood",
+            "Clicks flagged as part of a click flood from one address (recorded all the same)",
+            clicks_flagged_flood.clone(),
         );
         registry.register("edge_answers", "Tracking edge answers by outcome", edge_answers.clone());
         registry.register("click_batch_size", "Clicks per batch made durable", click_batch_size.clone());
@@ -92,6 +100,7 @@ impl Metrics {
         Metrics {
             registry,
             clicks_recorded,
+            clicks_flagged_flood,
             edge_answers,
             click_batch_size,
             click_commit_seconds,

@@ -44,8 +44,8 @@ pub fn utc_day(at: Timestamp) -> Date {
 /// rows always lock them in one order.
 pub fn click_days(clicks: &[Click], days: &[Date]) -> Vec<ClickDayRow> {
     let mut sums: BTreeMap<ClickKey<'_>, (u64, u64)> = BTreeMap::new();
-    // Crawlers' clicks are kept and flagged, but reports count people's.
-    for (index, click) in clicks.iter().enumerate().filter(|(_, click)| !click.bot) {
+    // Crawlers' clicks and click floods are kept and flagged, but reports count people's.
+    for (index, click) in clicks.iter().enumerate().filter(|(_, click)| !click.bot && !click.flood) {
         let day = days.get(index).copied().unwrap_or_else(|| utc_day(click.at));
         let key = (
             click.program,

@@ -1,10 +1,12 @@
 //! The click edge's use case: resolve the address, let the core plan the visit, store
 //! the click durably, then answer.
 
+use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tally_core::ids::{AdId, ClickId, VisitorId};
+use tally_core::flood::{FloodLimit, FloodWatch};
+use tally_core::ids::{AdId, ClickId, ProgramId, VisitorId};
 use tally_core::link_query::LinkQuery;
 use tally_core::program::{Owner, Program};
 use tally_core::session::SessionJar;
@@ -105,6 +107,9 @@ pub enum VisitOutcome {
     Unavailable(ClickLogError),
 }
 
+/// How many (program, address) pairs the flood watch remembers: about 1.5 MB.
+const FLOOD_WATCH_CAPACITY: usize = 1 << 16;
+
 /// The click edge.
 #[derive(Clone)]
 pub struct Visits {
@@ -113,6 +118,9 @@ pub struct Visits {
     clock: Arc<dyn Clock>,
     keyed: Keyed,
     metrics: Arc<Metrics>,
+    /// This node's recent clicks per address; each node flags the floods it sees.
+    floods: Arc<Mutex<FloodWatch>>,
+    flood_keys: RandomState,
 }
 
 impl Visits {
@@ -123,8 +131,10 @@ impl Visits {
         clock: Arc<dyn Clock>,
         keyed: Keyed,
         metrics: Arc<Metrics>,
+        flood_limit: FloodLimit,
     ) -> Self {
-        Visits { catalog, click_log, clock, keyed, metrics }
+        let floods = Arc::new(Mutex::new(FloodWatch::new(flood_limit, FLOOD_WATCH_CAPACITY)));
+        Visits { catalog, click_log, clock, keyed, metrics, floods, flood_keys: RandomState::new() }
     }
 
     /// Handles one visit.
@@ -149,12 +159,18 @@ impl Visits {
         };
         let query = LinkQuery::parse(input.raw_query);
         let visitor = input.visitor.unwrap_or_else(|| VisitorId::generate(unix_millis(now), random_u128()));
+        let ip_hash = input.client_ip.map(|address| self.keyed.ip_hash(&address));
+        let flood = match (input.client_ip, &ip_hash) {
+            (Some(address), Some(ip_hash)) if !input.probe => self.floods(program.id(), address, ip_hash, now),
+            _ => false,
+        };
         let request = VisitRequest {
             now,
             query: &query,
             user_agent: input.user_agent,
             referrer: input.referrer,
-            ip_hash: input.client_ip.map(|address| self.keyed.ip_hash(&address)),
+            ip_hash,
+            flood,
             visitor: visitor.clone(),
             fresh_click_id: ClickId::generate(unix_millis(now), random_u128()),
         };
@@ -179,6 +195,22 @@ impl Visits {
             Some(location) => VisitOutcome::Redirect { location, visitor, sessions },
             None => VisitOutcome::Pixel { visitor, sessions },
         }
+    }
+
+    /// Counts a click from `address` on the program and says whether the address is
+    /// flooding it. Loopback is never counted: it is this machine (a local proxy
+    /// without `trust_proxy_headers`, the demo's shoppers, a health check), not a
+    /// shopper.
+    fn floods(&self, program: ProgramId, address: IpAddr, ip_hash: &str, now: jiff::Timestamp) -> bool {
+        if address.to_canonical().is_loopback() {
+            return false;
+        }
+        let key = self.flood_keys.hash_one((program.0, ip_hash));
+        let flagged = self.floods.lock().unwrap_or_else(PoisonError::into_inner).observe(key, unix_millis(now));
+        if flagged {
+            self.metrics.clicks_flagged_flood.inc();
+        }
+        flagged
     }
 }
 

@@ -156,6 +156,10 @@ pub struct Click {
     pub unique: bool,
     /// Made by a crawler or other automated client.
     pub bot: bool,
+    /// One of more clicks from its address on its program than a person makes in a
+    /// short time ([`crate::flood`]). Absent in journals written before the flag.
+    #[serde(default)]
+    pub flood: bool,
     /// Something about the link was wrong (refused deep link, oversized or undecodable
     /// parameters); the shopper still landed on a safe page.
     pub malformed: bool,

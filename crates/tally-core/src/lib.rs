@@ -11,6 +11,7 @@ pub mod attribution;
 pub mod chart;
 pub mod click;
 pub mod conversion;
+pub mod flood;
 pub mod identity;
 pub mod ids;
 pub mod integration;

@@ -52,6 +52,9 @@ pub struct VisitRequest<'a> {
     pub referrer: Option<&'a str>,
     /// Keyed hash of the client address.
     pub ip_hash: Option<String>,
+    /// Whether the address is flooding the program with clicks (the app's
+    /// [`crate::flood::FloodWatch`] counts them).
+    pub flood: bool,
     /// The browser's visitor id (from its cookie, or new).
     pub visitor: VisitorId,
     /// A fresh click id, used if this visit opens a new session.
@@ -141,6 +144,7 @@ pub fn plan_visit(
         shared_id,
         unique: session.unique,
         bot: agent.bot,
+        flood: request.flood,
         malformed: landing.malformed || request.query.malformed,
         creditable: program.is_creditable(owner, request.now),
     };

@@ -89,3 +89,26 @@ pub(crate) fn decode_payload(header: &Header, payload: &[u8]) -> Option<Vec<Clic
     let clicks: Vec<Click> = serde_json::from_slice(payload).ok()?;
     (clicks.len() == header.count as usize).then_some(clicks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A click as a journal written before the flood flag holds it (the JSON of the
+    /// 2026-11-24 bench's journal): it still decodes, as not a flood.
+    const OLD_CLICK: &str = r#"[{"click_id":"0353DGRpuufJ11bNR1g71j","at":"2026-11-24T15:29:01.505530953Z","program":1,"owner":1,"owner_kind":"partner","ad":1,"source":"link","visitor":"0353DGRpvSc6ZKL4XqnYuv","ip_hash":"a2b33b978b689fb503fd02d62920e654","country":null,"user_agent":"","device":"bot","os":"","browser":"","referrer_url":null,"referrer_domain":null,"landing_page":"https://shop.bench.test/?irclickid=0353DGRpuufJ11bNR1g71j","sub_ids":[null,null,null],"shared_id":null,"unique":true,"bot":true,"malformed":false,"creditable":true}]"#;
+
+    #[test]
+    fn a_record_written_before_the_flood_flag_still_decodes() {
+        let header = Header {
+            payload_len: OLD_CLICK.len() as u32,
+            first_seq: 1,
+            count: 1,
+            crc: checksum(1, 1, OLD_CLICK.as_bytes()),
+        };
+        let clicks = decode_payload(&header, OLD_CLICK.as_bytes()).expect("decodes");
+        assert_eq!(clicks.len(), 1);
+        assert!(!clicks[0].flood);
+        assert_eq!(clicks[0].click_id.as_str(), "0353DGRpuufJ11bNR1g71j");
+    }
+}

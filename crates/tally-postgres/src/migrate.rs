@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_reports.sql"),
     include_str!("../migrations/0005_sessions.sql"),
     include_str!("../migrations/0006_test_action_requests.sql"),
+    include_str!("../migrations/0007_click_floods.sql"),
 ];
 
 /// Key of the transaction-scoped advisory lock that serialises migrations, so nodes

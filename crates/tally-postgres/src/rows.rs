@@ -39,12 +39,12 @@ pub(crate) fn time_column(row: &Row, index: usize) -> StoreResult<Timestamp> {
 
 const CLICK_FIELDS: &str = "click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
     visitor_id, ip_hash, country, user_agent, device, os, browser, referrer_url, referrer_domain, landing_page,
-    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable";
+    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable, is_flood";
 
 pub(crate) const CLICK_COLUMNS: &str =
     "click_seq, click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
     visitor_id, ip_hash, country, user_agent, device, os, browser, referrer_url, referrer_domain, landing_page,
-    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable";
+    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable, is_flood";
 
 /// One statement for a whole batch: one array per column, unnested in order, so the
 /// store numbers the clicks (`click_seq`) in log order.
@@ -54,7 +54,7 @@ pub(crate) fn insert_clicks_sql() -> String {
          SELECT {CLICK_FIELDS} FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
              $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
              $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-             $22::boolean[], $23::boolean[], $24::boolean[], $25::boolean[])
+             $22::boolean[], $23::boolean[], $24::boolean[], $25::boolean[], $26::boolean[])
          WITH ORDINALITY AS batch ({CLICK_FIELDS}, position)
          ORDER BY position"
     )
@@ -66,7 +66,7 @@ pub(crate) struct ClickArrays<'a> {
     optional_text: [Vec<Option<&'a str>>; 8],
     numbers: [Vec<i64>; 3],
     ads: Vec<Option<i64>>,
-    flags: [Vec<bool>; 4],
+    flags: [Vec<bool>; 5],
 }
 
 fn each<'a, T>(clicks: &'a [Click], field: impl Fn(&'a Click) -> T) -> Vec<T> {
@@ -108,17 +108,18 @@ impl<'a> ClickArrays<'a> {
                 each(clicks, |c| c.bot),
                 each(clicks, |c| c.malformed),
                 each(clicks, |c| c.creditable),
+                each(clicks, |c| c.flood),
             ],
         }
     }
 
     /// The parameters, in the order of [`CLICK_FIELDS`].
-    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 25] {
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 26] {
         let [click_id, owner_kind, source, visitor, user_agent, device, os, browser, landing_page] = &self.text;
         let [ip_hash, country, referrer_url, referrer_domain, sub_id1, sub_id2, sub_id3, shared_id] =
             &self.optional_text;
         let [created_at, program, owner] = &self.numbers;
-        let [unique, bot, malformed, creditable] = &self.flags;
+        let [unique, bot, malformed, creditable, flood] = &self.flags;
         [
             click_id,
             created_at,
@@ -145,6 +146,7 @@ impl<'a> ClickArrays<'a> {
             bot,
             malformed,
             creditable,
+            flood,
         ]
     }
 }
@@ -186,6 +188,7 @@ pub(crate) fn stored_click(row: &Row) -> StoreResult<StoredClick> {
         bot: column(row, 23)?,
         malformed: column(row, 24)?,
         creditable: column(row, 25)?,
+        flood: column(row, 26)?,
     };
     Ok(StoredClick { cursor: ClickCursor { at, seq }, click })
 }

@@ -68,6 +68,7 @@ fn click(n: u64, at: Timestamp) -> Click {
         shared_id: Some(format!("campaign-{}", n % 3)),
         unique: !n.is_multiple_of(5),
         bot: false,
+        flood: false,
         malformed: false,
         creditable: true,
     }

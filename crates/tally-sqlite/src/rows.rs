@@ -30,13 +30,14 @@ pub(crate) fn id_from_sql(value: i64) -> u64 {
 
 const INSERT_CLICK: &str = "INSERT INTO click (click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
     visitor_id, ip_hash, country, user_agent, device, os, browser, referrer_url, referrer_domain, landing_page,
-    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable, is_flood)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
+    ?26)";
 
 pub(crate) const CLICK_COLUMNS: &str =
     "click_seq, click_id, created_at, program_id, owner_id, owner_kind, ad_id, source,
     visitor_id, ip_hash, country, user_agent, device, os, browser, referrer_url, referrer_domain, landing_page,
-    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable";
+    sub_id1, sub_id2, sub_id3, shared_id, is_unique, is_bot, is_malformed, is_creditable, is_flood";
 
 pub(crate) fn insert_clicks(transaction: &Transaction<'_>, clicks: &[Click]) -> rusqlite::Result<()> {
     let mut statement = transaction.prepare_cached(INSERT_CLICK)?;
@@ -68,6 +69,7 @@ pub(crate) fn insert_clicks(transaction: &Transaction<'_>, clicks: &[Click]) -> 
             click.bot,
             click.malformed,
             click.creditable,
+            click.flood,
         ])?;
     }
     Ok(())
@@ -111,6 +113,7 @@ pub(crate) fn stored_click(row: &Row<'_>) -> rusqlite::Result<StoredClick> {
         bot: row.get(23)?,
         malformed: row.get(24)?,
         creditable: row.get(25)?,
+        flood: row.get(26)?,
     };
     Ok(StoredClick { cursor: ClickCursor { at, seq }, click })
 }

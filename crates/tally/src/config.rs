@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use tally_core::flood::FloodLimit;
 use tally_sqlite::Synchronous;
 
 /// The settings as written.
@@ -62,13 +63,19 @@ pub(crate) struct SqliteSection {
     pub(crate) synchronous: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EdgeSection {
     #[serde(default)]
     pub(crate) secure_cookies: bool,
     #[serde(default)]
     pub(crate) trust_proxy_headers: bool,
+    /// Clicks one address may make on one program within the flood window before its
+    /// clicks are flagged; 0 turns the check off.
+    #[serde(default = "default_flood_clicks")]
+    pub(crate) flood_clicks: u64,
+    #[serde(default = "default_flood_window_seconds")]
+    pub(crate) flood_window_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -94,6 +101,12 @@ fn default_log() -> String {
 fn default_synchronous() -> String {
     "full".into()
 }
+fn default_flood_clicks() -> u64 {
+    u64::from(FloodLimit::default().max_clicks)
+}
+fn default_flood_window_seconds() -> u64 {
+    FloodLimit::default().window_ms / 1000
+}
 fn default_max_batch() -> usize {
     512
 }
@@ -107,6 +120,17 @@ fn default_max_backlog() -> u64 {
 impl Default for SqliteSection {
     fn default() -> Self {
         SqliteSection { synchronous: default_synchronous() }
+    }
+}
+
+impl Default for EdgeSection {
+    fn default() -> Self {
+        EdgeSection {
+            secure_cookies: false,
+            trust_proxy_headers: false,
+            flood_clicks: default_flood_clicks(),
+            flood_window_seconds: default_flood_window_seconds(),
+        }
     }
 }
 
@@ -138,6 +162,8 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("sqlite.synchronous", Kind::Text),
     ("edge.secure_cookies", Kind::Flag),
     ("edge.trust_proxy_headers", Kind::Flag),
+    ("edge.flood_clicks", Kind::Count),
+    ("edge.flood_window_seconds", Kind::Count),
     ("click_log.dir", Kind::Text),
     ("click_log.lanes", Kind::Count),
     ("click_log.max_batch", Kind::Count),
@@ -283,6 +309,7 @@ pub(crate) struct Settings {
     pub(crate) synchronous: Synchronous,
     pub(crate) secure_cookies: bool,
     pub(crate) trust_proxy_headers: bool,
+    pub(crate) flood_limit: FloodLimit,
     pub(crate) max_batch: usize,
     pub(crate) click_log_dir: PathBuf,
     pub(crate) lanes: usize,
@@ -316,6 +343,12 @@ impl Config {
         if self.click_log.max_backlog == 0 {
             bail!("click_log.max_backlog: must be at least 1");
         }
+        if self.edge.flood_clicks > 1_000_000 {
+            bail!("edge.flood_clicks: must be at most 1000000 (0 turns the check off)");
+        }
+        if !(1..=86_400).contains(&self.edge.flood_window_seconds) {
+            bail!("edge.flood_window_seconds: must be between 1 and 86400");
+        }
         if !(1..=86_400).contains(&self.scheduler.interval_seconds) {
             bail!("scheduler.interval_seconds: must be between 1 and 86400");
         }
@@ -336,6 +369,10 @@ impl Config {
             synchronous,
             secure_cookies: self.edge.secure_cookies,
             trust_proxy_headers: self.edge.trust_proxy_headers,
+            flood_limit: FloodLimit {
+                max_clicks: self.edge.flood_clicks as u32,
+                window_ms: self.edge.flood_window_seconds * 1000,
+            },
             max_batch: self.click_log.max_batch,
             click_log_dir,
             lanes: self.click_log.lanes,
@@ -372,6 +409,10 @@ mod tests {
         assert_eq!(settings.database, DatabaseUrl::Sqlite("env.db".into()));
         assert_eq!(settings.synchronous, Synchronous::Normal);
         assert!(settings.secure_cookies);
+        assert_eq!(settings.flood_limit, FloodLimit::default());
+        let off = env(&[("TALLY_EDGE__FLOOD_CLICKS", "0"), ("TALLY_EDGE__FLOOD_WINDOW_SECONDS", "10")]);
+        let off = load(None, &off, Overrides::default()).unwrap().settings().unwrap();
+        assert_eq!(off.flood_limit, FloodLimit { max_clicks: 0, window_ms: 10_000 });
     }
 
     #[test]
@@ -418,6 +459,8 @@ mod tests {
             ("TALLY_DATABASE", "mysql://x", "database"),
             ("TALLY_SQLITE__SYNCHRONOUS", "off", "sqlite.synchronous"),
             ("TALLY_CLICK_LOG__MAX_BATCH", "0", "click_log.max_batch"),
+            ("TALLY_EDGE__FLOOD_WINDOW_SECONDS", "0", "edge.flood_window_seconds"),
+            ("TALLY_EDGE__FLOOD_CLICKS", "5000000", "edge.flood_clicks"),
         ] {
             let error = load(None, &env(&[(key, value)]), Overrides::default()).unwrap().settings().unwrap_err();
             assert!(format!("{error:#}").contains(expected), "{key}: {error:#}");

@@ -57,7 +57,14 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let loader =
         Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), catalog.clone(), metrics.clone()).await?);
     let state = AppState::new(Services {
-        visits: Visits::new(catalog.clone(), Arc::new(journal), clock.clone(), keyed.clone(), metrics.clone()),
+        visits: Visits::new(
+            catalog.clone(),
+            Arc::new(journal),
+            clock.clone(),
+            keyed.clone(),
+            metrics.clone(),
+            settings.flood_limit,
+        ),
         loader: loader.clone(),
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
         statements: Statements::new(store.clone(), catalog.clone(), clock.clone()),

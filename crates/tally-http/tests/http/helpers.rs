@@ -26,6 +26,7 @@ use tally_app::statements::{StatementJob, Statements};
 use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
 use tally_core::click::Click;
+use tally_core::flood::FloodLimit;
 use tally_core::ids::{PartnerId, ProgramId};
 use tally_http::{AppState, EdgeSettings, Services};
 use tally_journal::JournalSettings;
@@ -189,7 +190,14 @@ impl TestApp {
         let locking = LockingJob::new(store.clone(), dyn_clock.clone(), "test".into(), every_minute);
         let statement_job = StatementJob::new(statements.clone(), "test".into(), every_minute);
         let state = AppState::new(Services {
-            visits: Visits::new(catalog.clone(), Arc::new(journal), dyn_clock.clone(), keyed.clone(), metrics.clone()),
+            visits: Visits::new(
+                catalog.clone(),
+                Arc::new(journal),
+                dyn_clock.clone(),
+                keyed.clone(),
+                metrics.clone(),
+                FloodLimit::default(),
+            ),
             loader: loader.clone(),
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             statements,

@@ -11,6 +11,7 @@ mod actions;
 mod attribution;
 mod bad_input;
 mod click_export;
+mod click_floods;
 mod compatible_reads;
 mod conversions;
 mod dashboard;
