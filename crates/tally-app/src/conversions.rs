@@ -547,6 +547,8 @@ fn journey_json(attribution: &Attribution, clicks: &[Click]) -> Vec<Value> {
                 "clickId": click.map(|click| click.click_id.to_string()),
                 "visitor": click.map(|click| click.visitor.to_string()),
                 "adId": click.and_then(|click| click.ad).map(|ad| ad.0),
+                "bot": click.is_some_and(|click| click.bot),
+                "flood": click.is_some_and(|click| click.flood),
                 "position": step.position.as_str(),
                 "credited": step.credited,
                 "reason": step.reason.map(|reason| RefusalCode::from(reason).as_str()),

@@ -45,6 +45,20 @@ pub(crate) fn of(action: &ActionRecord, detail: &Value, program_currency: Curren
             });
         }
     }
+    if let Some(credited) = credited_touch(detail) {
+        if credited["flood"] == true {
+            warnings.push(Warning {
+                title: "Credited click was part of a click flood",
+                text: "The click that won the credit came from an address that sent this program more clicks than a person makes in a short time. Check the partner's traffic for click spamming.".into(),
+            });
+        }
+        if credited["bot"] == true {
+            warnings.push(Warning {
+                title: "Credited click came from a crawler",
+                text: "The click that won the credit was made by a crawler or another automated client, going by its user agent.".into(),
+            });
+        }
+    }
     if action.currency != program_currency {
         warnings.push(Warning {
             title: "Other currency",
@@ -87,6 +101,11 @@ pub(crate) fn of(action: &ActionRecord, detail: &Value, program_currency: Curren
         });
     }
     warnings
+}
+
+/// The journey's credited step (journeys stored before the flags carry neither).
+fn credited_touch(detail: &Value) -> Option<&Value> {
+    detail["journey"].as_array()?.iter().find(|step| step["credited"] == true)
 }
 
 fn decimal(value: &Value) -> Option<Decimal> {
@@ -146,7 +165,8 @@ mod tests {
 
     #[test]
     fn a_clean_action_has_no_warning() {
-        let detail = json!({"items": [{"saleAmount": "20.00"}], "order": {"amount": null}});
+        let journey = json!([{"credited": false, "flood": true, "bot": true}, {"credited": true, "flood": false}]);
+        let detail = json!({"items": [{"saleAmount": "20.00"}], "order": {"amount": null}, "journey": journey});
         assert!(titles(&action(), &detail, "USD").is_empty());
     }
 
@@ -156,12 +176,21 @@ mod tests {
         suspicious.test = true;
         suspicious.referring_at = Some(suspicious.event_at - SignedDuration::from_secs(3));
         suspicious.created_at = suspicious.event_at - SignedDuration::from_hours(1);
-        let detail = json!({"items": [{"saleAmount": "15.00"}], "order": {"amount": "25.00"}});
+        let detail = json!({
+            "items": [{"saleAmount": "15.00"}],
+            "order": {"amount": "25.00"},
+            "journey": [
+                {"credited": false, "flood": false, "bot": false},
+                {"credited": true, "flood": true, "bot": true},
+            ],
+        });
         assert_eq!(
             titles(&suspicious, &detail, "EUR"),
             vec![
                 "Test action",
                 "Converted seconds after the click",
+                "Credited click was part of a click flood",
+                "Credited click came from a crawler",
                 "Other currency",
                 "Sale amount does not match the items",
                 "Amount sent does not match the items",

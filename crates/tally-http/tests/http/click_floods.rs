@@ -8,6 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
+use crate::conversions::{action, queued, s2s, sale};
 use crate::helpers::{PROGRAM, TestApp, TestResponse, browser, small_program};
 
 const FLOODER: &str = "198.51.100.7:50000";
@@ -100,4 +101,22 @@ async fn the_export_shows_the_flag_and_reports_count_people_only() {
     let report = format!("/api/v1/programs/{PROGRAM}/performance?from={day}&to={day}&by=");
     let report = app.api(Method::GET, &report, Some(&app.brand_token), None).await.json();
     assert_eq!(report["total"]["clicks"], LIMIT as u64, "{report}");
+}
+
+#[tokio::test]
+async fn an_action_credited_to_a_flood_click_says_so_in_its_journey() {
+    let app = TestApp::spawn().await;
+    clicks_from(&app, FLOODER, LIMIT).await;
+    let flagged = click_from(&app, FLOODER, Method::GET, &format!("/c/101/1/{PROGRAM}")).await.click_id();
+
+    app.advance_minutes(30);
+    let mut fields = sale(&flagged, "FLOOD-1");
+    fields.push(("Amount", "80"));
+    let record = queued(&app, &s2s(&app, &fields).await).await;
+    let action = action(&app, record["ActionId"].as_str().unwrap()).await;
+
+    let credited: Vec<&serde_json::Value> =
+        action["journey"].as_array().unwrap().iter().filter(|step| step["credited"] == true).collect();
+    assert_eq!(credited.len(), 1, "{action}");
+    assert_eq!((credited[0]["flood"].clone(), credited[0]["bot"].clone()), (json!(true), json!(false)));
 }
