@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tally_core::ids::PartnerId;
 
 use crate::ports::{AccountRecord, ApiTokenRecord, Clock, Store, StoreError, UserRecord};
-use crate::secrets::{hash_password, password_matches, random_token, token_hash, token_matches};
+use crate::secrets::{Keyed, hash_password, password_matches, random_token, token_hash, token_matches};
 use crate::throttle::LoginThrottle;
 
 /// A brand account's credentials for the compatible API, shown once.
@@ -73,7 +73,7 @@ const MAX_PASSWORD_LEN: usize = 1024;
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    throttle: Arc<LoginThrottle>,
+    throttle: LoginThrottle,
 }
 
 /// What a dashboard login came to.
@@ -88,9 +88,9 @@ pub enum Login {
 }
 
 impl Accounts {
-    /// Builds the service.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Accounts { store, clock, throttle: Arc::new(LoginThrottle::default()) }
+    /// Builds the service; `keyed` hashes the login names it throttles.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keyed: Keyed) -> Self {
+        Accounts { throttle: LoginThrottle::new(store.clone(), keyed), store, clock }
     }
 
     /// Creates a brand account and returns its credentials.
@@ -192,17 +192,17 @@ impl Accounts {
     /// ([`crate::throttle`]) before any check.
     pub async fn login(&self, username: &str, password: &str) -> Result<Login, StoreError> {
         let now = self.clock.now();
-        if let Some(wait) = self.throttle.wait(username, now) {
+        if let Some(wait) = self.throttle.wait(username, now).await? {
             return Ok(Login::Throttled(wait));
         }
         let user = self.check_password(username, password).await?;
         match user {
             Some(user) => {
-                self.throttle.succeeded(username);
+                self.throttle.succeeded(username).await?;
                 Ok(Login::Accepted(user))
             }
             None => {
-                self.throttle.failed(username, now);
+                self.throttle.failed(username, now).await?;
                 Ok(Login::Refused)
             }
         }

@@ -47,6 +47,7 @@ macro_rules! store_conformance_tests {
             accounts_are_found_by_sid_and_unique,
             api_tokens_keep_their_partner_scope,
             users_are_unique_by_name,
+            login_failures_are_counted_per_name_and_forgotten,
             programs_are_created_updated_and_left_unchanged,
             programs_belong_to_one_account,
             clicks_round_trip_every_field,
@@ -186,6 +187,26 @@ pub async fn users_are_unique_by_name(store: Arc<dyn Store>) {
     assert_eq!(store.users().await.unwrap(), [ended], "and copied with the user");
     store.end_sessions("nobody", at(5)).await.unwrap();
     assert_eq!(store.user("other").await.unwrap(), None);
+}
+
+/// Failed logins are kept per name, read from a time on, cleared per name, and every
+/// name's old ones are forgotten as new ones come.
+pub async fn login_failures_are_counted_per_name_and_forgotten(store: Arc<dyn Store>) {
+    for second in [10, 20, 30] {
+        store.record_login_failure("k1", at(second), at(0)).await.unwrap();
+    }
+    store.record_login_failure("k2", at(35), at(0)).await.unwrap();
+    assert_eq!(store.login_failures("k1", at(0)).await.unwrap(), [at(10), at(20), at(30)]);
+    assert_eq!(store.login_failures("k1", at(20)).await.unwrap(), [at(20), at(30)], "since is inclusive");
+    assert_eq!(store.login_failures("nobody", at(0)).await.unwrap(), []);
+
+    store.clear_login_failures("k1").await.unwrap();
+    assert_eq!(store.login_failures("k1", at(0)).await.unwrap(), []);
+    assert_eq!(store.login_failures("k2", at(0)).await.unwrap(), [at(35)], "another name keeps its own");
+
+    store.record_login_failure("k3", at(100), at(40)).await.unwrap();
+    assert_eq!(store.login_failures("k2", at(0)).await.unwrap(), [], "older than the window: forgotten");
+    assert_eq!(store.login_failures("k3", at(0)).await.unwrap(), [at(100)]);
 }
 
 /// Saving the same document again changes nothing; a changed one bumps the revision.

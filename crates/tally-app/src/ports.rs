@@ -784,6 +784,13 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every dashboard session of a user that began before `since` (see
     /// [`UserRecord::sessions_since`]); an unknown user is no error.
     async fn end_sessions(&self, username: &str, since: Timestamp) -> StoreResult<()>;
+    /// Counts a failed dashboard login of a name (by its keyed hash), and forgets every
+    /// name's failures from before `forget_before`.
+    async fn record_login_failure(&self, name_key: &str, at: Timestamp, forget_before: Timestamp) -> StoreResult<()>;
+    /// A name's failed logins at or after `since`, oldest first.
+    async fn login_failures(&self, name_key: &str, since: Timestamp) -> StoreResult<Vec<Timestamp>>;
+    /// Forgets a name's failed logins (it logged in).
+    async fn clear_login_failures(&self, name_key: &str) -> StoreResult<()>;
 
     /// Saves a program's canonical document for an account, in one transaction. A
     /// program owned by another account is a conflict.

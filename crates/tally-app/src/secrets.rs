@@ -89,6 +89,12 @@ impl Keyed {
         hex(&self.mac("email", digest.to_ascii_lowercase().as_bytes()))
     }
 
+    /// The keyed hash of a dashboard login name, hex, 256 bits: the form in which failed
+    /// logins are kept (names are often email addresses).
+    pub fn login_name_key(&self, name: &str) -> String {
+        hex(&self.mac("login", name.as_bytes()))
+    }
+
     /// A cookie signature, 128 bits as base62.
     pub fn sign(&self, value: &str) -> String {
         let digest = self.mac("cookie", value.as_bytes());

@@ -252,6 +252,25 @@ impl Store for PostgresStore {
         self.execute(sql, &[&username, &micros(since)]).await.map(drop)
     }
 
+    async fn record_login_failure(&self, name_key: &str, at: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(store_error)?;
+        let forget = "DELETE FROM login_failure WHERE failed_at < $1";
+        transaction.execute(forget, &[&micros(forget_before)]).await.map_err(store_error)?;
+        let insert = "INSERT INTO login_failure (name_key, failed_at) VALUES ($1, $2)";
+        transaction.execute(insert, &[&name_key, &micros(at)]).await.map_err(store_error)?;
+        transaction.commit().await.map_err(store_error)
+    }
+
+    async fn login_failures(&self, name_key: &str, since: Timestamp) -> StoreResult<Vec<Timestamp>> {
+        let sql = "SELECT failed_at FROM login_failure WHERE name_key = $1 AND failed_at >= $2 ORDER BY failed_at";
+        self.query(sql, &[&name_key, &micros(since)]).await?.iter().map(|row| time_column(row, 0)).collect()
+    }
+
+    async fn clear_login_failures(&self, name_key: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM login_failure WHERE name_key = $1", &[&name_key]).await.map(drop)
+    }
+
     async fn save_program(
         &self,
         account_sid: &str,

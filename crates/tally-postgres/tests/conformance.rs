@@ -104,7 +104,7 @@ async fn nodes_starting_together_migrate_once() {
     second.expect("second node connects");
     let client = admin_client(&url).await.expect("connect to the test database");
     let versions: i64 = client.query_one("SELECT count(*) FROM schema_migration", &[]).await.unwrap().get(0);
-    assert_eq!(versions, 7, "each migration applied once");
+    assert_eq!(versions, 8, "each migration applied once");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_sessions.sql"),
     include_str!("../migrations/0006_test_action_requests.sql"),
     include_str!("../migrations/0007_click_floods.sql"),
+    include_str!("../migrations/0008_login_failures.sql"),
 ];
 
 /// Why the schema could not be brought up to date.

@@ -144,6 +144,37 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn record_login_failure(&self, name_key: &str, at: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let name_key = name_key.to_owned();
+        self.write(move |connection| {
+            let transaction = connection.transaction()?;
+            transaction.execute("DELETE FROM login_failure WHERE failed_at < ?1", params![micros(forget_before)])?;
+            let sql = "INSERT INTO login_failure (name_key, failed_at) VALUES (?1, ?2)";
+            transaction.execute(sql, params![name_key, micros(at)])?;
+            transaction.commit()
+        })
+        .await
+    }
+
+    async fn login_failures(&self, name_key: &str, since: Timestamp) -> StoreResult<Vec<Timestamp>> {
+        let name_key = name_key.to_owned();
+        self.read(move |connection| {
+            let sql = "SELECT failed_at FROM login_failure WHERE name_key = ?1 AND failed_at >= ?2 ORDER BY failed_at";
+            let mut statement = connection.prepare_cached(sql)?;
+            let rows = statement.query_map(params![name_key, micros(since)], |row| timestamp(row.get(0)?))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, name_key: &str) -> StoreResult<()> {
+        let name_key = name_key.to_owned();
+        self.write(move |connection| {
+            connection.execute("DELETE FROM login_failure WHERE name_key = ?1", params![name_key]).map(drop)
+        })
+        .await
+    }
+
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_owned();
         self.read(move |connection| {

@@ -74,7 +74,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn accounts(settings: &Settings, missing: Missing) -> anyhow::Result<Accounts> {
-    Ok(Accounts::new(store::open(settings, missing).await?, Arc::new(SystemClock)))
+    let store = store::open(settings, missing).await?;
+    let keyed = store::keyed(&store).await?;
+    Ok(Accounts::new(store, Arc::new(SystemClock), keyed))
 }
 
 async fn programs(settings: &Settings) -> anyhow::Result<(Programs, Arc<CatalogHandle>)> {

@@ -16,7 +16,7 @@ use tally_app::locking::LockingJob;
 use tally_app::metrics::Metrics;
 use tally_app::ports::{Clock, SystemClock};
 use tally_app::programs::Programs;
-use tally_app::secrets::{Keyed, random_token};
+use tally_app::secrets::random_token;
 use tally_app::statements::{StatementJob, Statements};
 use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
@@ -33,10 +33,9 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let store = store::open(&settings, store::Missing::Create).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
-    let accounts = Accounts::new(store.clone(), clock.clone());
+    let keyed = store::keyed(&store).await?;
+    let accounts = Accounts::new(store.clone(), clock.clone(), keyed.clone());
     let first_run = accounts.bootstrap().await.context("cannot create the first account")?;
-    let hmac_key = store.setting_or_insert("hmac_key", &random_token(2), clock.now()).await?;
-    let keyed = Keyed::new(&hmac_key);
     let catalog = Arc::new(CatalogHandle::load(store.clone()).await?);
     let programs = Programs::new(store.clone(), clock.clone(), catalog.clone());
     let demo = if settings.demo {

@@ -6,7 +6,8 @@ use anyhow::bail;
 use tally_app::catalog::CatalogHandle;
 use tally_app::loader::ClickLoader;
 use tally_app::metrics::Metrics;
-use tally_app::ports::{ClickLogReader, Store};
+use tally_app::ports::{ClickLogReader, Clock, Store, SystemClock};
+use tally_app::secrets::{Keyed, random_token};
 use tally_journal::{JournalError, JournalReader, JournalSettings};
 use tally_postgres::PostgresStore;
 use tally_sqlite::{SqliteOptions, SqliteStore};
@@ -42,6 +43,13 @@ pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Resul
 }
 
 /// The journal's lanes as the loader takes them.
+/// The store's HMAC key, made on first use and shared by every node and command: it
+/// signs cookies and hashes addresses, emails and login names.
+pub(crate) async fn keyed(store: &Arc<dyn Store>) -> anyhow::Result<Keyed> {
+    let key = store.setting_or_insert("hmac_key", &random_token(2), SystemClock.now()).await?;
+    Ok(Keyed::new(&key))
+}
+
 pub(crate) fn boxed(lanes: Vec<JournalReader>) -> Vec<Box<dyn ClickLogReader>> {
     lanes.into_iter().map(|lane| Box::new(lane) as Box<dyn ClickLogReader>).collect()
 }

@@ -4,11 +4,15 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
-use tally_app::accounts::UserCredentials;
+use std::sync::Arc;
+
+use tally_app::accounts::{Accounts, Login, UserCredentials};
+use tally_app::ports::Clock;
+use tally_app::secrets::Keyed;
 use tally_core::ids::PartnerId;
 
 use crate::conversions::{action, click, queued, s2s, sale};
-use crate::helpers::{DESKTOP_CHROME, IPHONE_SAFARI, PROGRAM, TestApp, TestResponse, acme_program, encode};
+use crate::helpers::{DESKTOP_CHROME, IPHONE_SAFARI, KEY, PROGRAM, TestApp, TestResponse, acme_program, encode};
 
 /// A brand user of the test account.
 async fn brand_user(app: &TestApp) -> UserCredentials {
@@ -124,6 +128,36 @@ async fn five_failed_logins_hold_a_name_for_a_while_even_with_the_right_password
     assert!(held.header(header::RETRY_AFTER).is_some_and(|seconds| seconds.parse::<u64>().unwrap() > 0));
     app.advance_minutes(15);
     assert_eq!(try_login(&app, &login.username, &login.password).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn failed_logins_on_one_node_hold_the_name_on_every_node() {
+    let app = TestApp::spawn().await;
+    let login = brand_user(&app).await;
+    // A second node: its own service on the same store (the shared PostgreSQL of a
+    // cluster), with the cluster's key.
+    let clock: Arc<dyn Clock> = app.clock.clone();
+    let other_node = Accounts::new(app.store.clone(), clock, Keyed::new(KEY));
+    for _ in 0..3 {
+        assert_eq!(try_login(&app, &login.username, "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..2 {
+        assert_eq!(other_node.login(&login.username, "guess").await.unwrap(), Login::Refused);
+    }
+    assert!(matches!(other_node.login(&login.username, &login.password).await.unwrap(), Login::Throttled(_)));
+    let held = try_login(&app, &login.username, &login.password).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "five failures over two nodes: {}", held.text());
+
+    app.advance_minutes(15);
+    assert!(matches!(other_node.login(&login.username, &login.password).await.unwrap(), Login::Accepted(_)));
+    for _ in 0..4 {
+        try_login(&app, &login.username, "guess").await;
+    }
+    assert_eq!(
+        try_login(&app, &login.username, &login.password).await.status,
+        StatusCode::SEE_OTHER,
+        "a success on one node cleared the name for all"
+    );
 }
 
 #[tokio::test]

@@ -174,7 +174,7 @@ impl TestApp {
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let metrics = Arc::new(Metrics::new());
         let keyed = Keyed::new(KEY);
-        let accounts = Accounts::new(store.clone(), dyn_clock.clone());
+        let accounts = Accounts::new(store.clone(), dyn_clock.clone(), keyed.clone());
         let catalog = Arc::new(CatalogHandle::load(store.clone()).await.unwrap());
         let programs = Programs::new(store.clone(), dyn_clock.clone(), catalog.clone());
         // One lane: the clock stands still, so clicks of one instant keep the order in
