@@ -43,7 +43,7 @@ fn checksum(first_seq: u64, count: u32, payload: &[u8]) -> u32 {
 }
 
 /// Encodes a batch as one record, appended to `out`.
-pub(crate) fn encode(first_seq: u64, clicks: &[&Click], out: &mut Vec<u8>) -> serde_json::Result<()> {
+pub(crate) fn encode(first_seq: u64, clicks: &[Click], out: &mut Vec<u8>) -> serde_json::Result<()> {
     let start = out.len();
     out.extend_from_slice(&[0; HEADER_LEN]);
     serde_json::to_writer(&mut *out, clicks)?;

@@ -4,14 +4,16 @@
 //! thread takes every click waiting, writes them as one record and syncs it
 //! (`fdatasync`), and only then releases their requests: a group commit, with the next
 //! batch gathering while the current one syncs. The loader
-//! ([`tally_app::loader::ClickLoader`]) reads the records back into the store, in
-//! order and exactly once, and loaded segments are deleted. The redirect therefore
+//! ([`tally_app::loader::ClickLoader`]) takes the records into the store, in order and
+//! exactly once (straight from the writer's memory while it keeps up, else read back
+//! from disk), and loaded segments are deleted. The redirect therefore
 //! waits on one small sequential write, never on the database.
 //!
 //! A record is acknowledged only after its sync, so at start-up a torn tail (a record
 //! a crash interrupted) was never acknowledged and is cut off.
 
 mod format;
+mod fresh;
 mod reader;
 mod segments;
 mod writer;
@@ -85,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) durable_changed: Condvar,
     /// Last sequence number known to be in the store.
     pub(crate) loaded: std::sync::atomic::AtomicU64,
+    /// Durable clicks handed to the reader in memory.
+    pub(crate) fresh: fresh::Fresh,
     /// Held while any part of the journal is in use: one process per journal.
     pub(crate) _lock: Arc<File>,
 }
@@ -176,6 +180,7 @@ pub fn open(settings: JournalSettings, metrics: Arc<Metrics>) -> Result<(Journal
             durable: Mutex::new(recovered.next_seq - 1),
             durable_changed: Condvar::new(),
             loaded: std::sync::atomic::AtomicU64::new(0),
+            fresh: fresh::Fresh::default(),
             _lock: lock.clone(),
         });
         let (queue, pending) = mpsc::channel(QUEUE_CAPACITY);

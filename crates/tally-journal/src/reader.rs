@@ -80,6 +80,11 @@ impl ClickLogReader for JournalReader {
         if durable < wanted {
             return Ok(None);
         }
+        // Memory holds only durable clicks, in order: the writer's last batches.
+        if let Some(clicks) = self.shared.fresh.take(wanted, max) {
+            let log_id = self.shared.log_id.clone();
+            return Ok(Some(ClickBatch { log_id, first_seq: wanted, clicks, days: Vec::new() }));
+        }
         let mut cursor = match self.cursor.take() {
             Some(cursor) if cursor.next_seq == wanted => cursor,
             _ => self.seek(wanted)?,

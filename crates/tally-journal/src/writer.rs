@@ -48,16 +48,18 @@ impl Writer {
         while let Some(first) = pending.blocking_recv() {
             batch.push(first);
             drain(&mut pending, &mut batch, self.settings.max_batch);
-            let clicks: Vec<&Click> = batch.iter().map(|item| &item.click).collect();
-            let result = self.write(&clicks);
-            for item in batch.drain(..) {
+            let (clicks, answers): (Vec<Click>, Vec<_>) =
+                batch.drain(..).map(|item| (item.click, item.durable)).unzip();
+            let result = self.write(clicks);
+            for answer in answers {
                 // A request that went away needs no answer; its click is stored anyway.
-                let _ = item.durable.send(result.clone());
+                let _ = answer.send(result.clone());
             }
         }
     }
 
-    fn write(&mut self, clicks: &[&Click]) -> Result<(), ClickLogError> {
+    /// Makes the clicks durable, then hands them to the reader.
+    fn write(&mut self, clicks: Vec<Click>) -> Result<(), ClickLogError> {
         if self.broken {
             return Err(ClickLogError::Io("an earlier write failed and could not be undone".into()));
         }
@@ -69,7 +71,7 @@ impl Writer {
         }
         let started = Instant::now();
         self.buffer.clear();
-        format::encode(self.next_seq, clicks, &mut self.buffer)
+        format::encode(self.next_seq, &clicks, &mut self.buffer)
             .map_err(|error| ClickLogError::Io(error.to_string()))?;
         if let Err(error) = self.append_and_sync() {
             self.metrics.click_batch_failures.inc();
@@ -80,7 +82,10 @@ impl Writer {
         self.metrics.click_commit_seconds.observe(started.elapsed().as_secs_f64());
         self.metrics.click_batch_size.observe(clicks.len() as f64);
         self.file_len += self.buffer.len() as u64;
+        let first_seq = self.next_seq;
         self.next_seq += clicks.len() as u64;
+        // In memory before the durable mark moves, so the reader finds them there.
+        self.shared.fresh.push(first_seq, clicks);
         self.shared.publish_durable(self.next_seq - 1);
         if self.file_len >= self.settings.segment_bytes
             && let Err(error) = self.start_segment()

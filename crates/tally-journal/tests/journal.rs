@@ -188,3 +188,27 @@ async fn a_reader_waits_for_the_next_durable_click() {
     journal.append(clicks(0..1).remove(0)).await.unwrap();
     assert!(waiter.join().unwrap());
 }
+
+#[tokio::test]
+async fn clicks_read_from_memory_and_from_disk_are_the_same_clicks_in_the_same_order() {
+    let directory = tempfile::tempdir().unwrap();
+    let (journal, mut reader) = open(&JournalSettings::new(directory.path()));
+    let journal = Arc::new(journal);
+    // One at a time, so the order of sequence numbers is the order of `clicks`.
+    for click in clicks(0..40) {
+        journal.append(click).await.unwrap();
+    }
+    // A read the store then refused: the same clicks are read again, from disk.
+    let first = reader.read_after(0, 10).unwrap().unwrap();
+    let again = reader.read_after(0, 10).unwrap().unwrap();
+    assert_eq!(first.clicks, again.clicks);
+    assert_eq!(first.clicks, clicks(0..10));
+    // The rest come from memory again, after the disk's.
+    assert_eq!(read_all(&mut reader, 10), clicks(10..40));
+
+    // After a restart memory is empty: everything comes from disk, the same.
+    drop(reader);
+    drop(journal);
+    let (_journal, mut reopened) = open(&JournalSettings::new(directory.path()));
+    assert_eq!(read_all(&mut reopened, 0), clicks(0..40));
+}
