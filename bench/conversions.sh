@@ -110,7 +110,6 @@ for backend in "${BACKENDS[@]}"; do
     log "$backend: ${VERDICT_OF[$backend]}"
 done
 
-column() { local -n arr=$1; local i; for ((i = 1; i <= ROUNDS; i++)); do echo "${arr[$2,$i]}"; done; }
 {
     echo "# Conversions benchmark, $(date +%F)"
     echo

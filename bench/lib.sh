@@ -356,6 +356,38 @@ run_wrk() {
 
 fmt_int() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }   # 202700 -> 202,700
 
+# column ARRAY TARGET: that target's values over the rounds (ARRAY keyed "target,round").
+column() {
+    local -n arr=$1
+    local i
+    for ((i = 1; i <= ROUNDS; i++)); do echo "${arr[$2,$i]}"; done
+}
+
+wrk_row() { # round target req/s p99 ratio cpu other
+    printf '| %s | %s | %s | %s ms | %s | %s µs | %s %% |\n' "$1" "$2" "$(fmt_int "$3")" "$4" "$5" "$6" "$7"
+}
+
+# wrk_table TARGET...: the markdown table of the wrk runs, a row per round and target
+# and then the medians, from ROUNDS and the arrays NAME_OF (by target) and RPS_OF,
+# P99_OF, RATIO_OF, CPU_OF, OTHER_OF (keyed "target,round").
+wrk_table() {
+    local r t
+    echo "| round | target | req/s | p99 | ratio to nginx (same round) | server CPU per request | other processes' CPU |"
+    echo "|---|---|---|---|---|---|---|"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for t in "$@"; do
+            wrk_row "$r" "${NAME_OF[$t]}" "${RPS_OF[$t,$r]}" "${P99_OF[$t,$r]}" "${RATIO_OF[$t,$r]}" \
+                "${CPU_OF[$t,$r]}" "${OTHER_OF[$t,$r]}"
+        done
+    done
+    for t in "$@"; do
+        # shellcheck disable=SC2046
+        wrk_row "**median**" "**${NAME_OF[$t]}**" "$(median %.0f $(column RPS_OF "$t"))" \
+            "$(median %.2f $(column P99_OF "$t"))" "**$(median %.2f $(column RATIO_OF "$t"))**" \
+            "$(median %.1f $(column CPU_OF "$t"))" "$(median %.0f $(column OTHER_OF "$t"))"
+    done
+}
+
 # median FORMAT NUMBER...: the median, printed with printf FORMAT ("%.0f", "%.2f")
 median() {
     local fmt=$1

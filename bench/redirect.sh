@@ -117,14 +117,6 @@ fi
 
 # --- the table ---------------------------------------------------------------
 
-row() { # round target req/s p99 ratio cpu other
-    printf '| %s | %s | %s | %s ms | %s | %s µs | %s %% |\n' "$1" "$2" "$(fmt_int "$3")" "$4" "$5" "$6" "$7"
-}
-column() { # column ARRAY TARGET: that target's values over the rounds
-    local -n arr=$1
-    local i
-    for ((i = 1; i <= ROUNDS; i++)); do echo "${arr[$2,$i]}"; done
-}
 {
     echo "# Redirect benchmark, $(date +%F)"
     echo
@@ -132,20 +124,7 @@ column() { # column ARRAY TARGET: that target's values over the rounds
     echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; Lua scripts count the 302s; no cookies sent (every request is a new visitor)."
     echo "Store: $STORE_NOTE, fresh at the start; program 1 with 100 partners x 100 ads."
     echo
-    echo "| round | target | req/s | p99 | ratio to nginx (same round) | server CPU per request | other processes' CPU |"
-    echo "|---|---|---|---|---|---|---|"
-    for ((r = 1; r <= ROUNDS; r++)); do
-        for t in "${TARGETS[@]}"; do
-            row "$r" "${NAME_OF[$t]}" "${RPS_OF[$t,$r]}" "${P99_OF[$t,$r]}" "${RATIO_OF[$t,$r]}" \
-                "${CPU_OF[$t,$r]}" "${OTHER_OF[$t,$r]}"
-        done
-    done
-    for t in "${TARGETS[@]}"; do
-        # shellcheck disable=SC2046
-        row "**median**" "**${NAME_OF[$t]}**" "$(median %.0f $(column RPS_OF "$t"))" \
-            "$(median %.2f $(column P99_OF "$t"))" "**$(median %.2f $(column RATIO_OF "$t"))**" \
-            "$(median %.1f $(column CPU_OF "$t"))" "$(median %.0f $(column OTHER_OF "$t"))"
-    done
+    wrk_table "${TARGETS[@]}"
     echo
     echo "Medians are per column; the median ratio is the median of the per-round ratios. Server CPU per request: the server's utime+stime during the run (all its processes and threads) over the answers it gave. Other processes' CPU: user+system time of the whole machine minus the server's and wrk's, as a share of the machine; above a few % the figures of that run are disturbed."
     echo
