@@ -161,7 +161,7 @@ impl Visits {
         let visitor = input.visitor.unwrap_or_else(|| VisitorId::generate(unix_millis(now), random_u128()));
         let ip_hash = input.client_ip.map(|address| self.keyed.ip_hash(&address));
         let flood = match (input.client_ip, &ip_hash) {
-            (Some(address), Some(ip_hash)) if !input.probe => self.floods(program.id(), address, ip_hash, now),
+            (Some(address), Some(ip_hash)) if !input.probe => self.is_flooding(program.id(), address, ip_hash, now),
             _ => false,
         };
         let request = VisitRequest {
@@ -201,7 +201,7 @@ impl Visits {
     /// flooding it. Loopback is never counted: it is this machine (a local proxy
     /// without `trust_proxy_headers`, the demo's shoppers, a health check), not a
     /// shopper.
-    fn floods(&self, program: ProgramId, address: IpAddr, ip_hash: &str, now: jiff::Timestamp) -> bool {
+    fn is_flooding(&self, program: ProgramId, address: IpAddr, ip_hash: &str, now: jiff::Timestamp) -> bool {
         if address.to_canonical().is_loopback() {
             return false;
         }
