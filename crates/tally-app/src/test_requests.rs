@@ -1,13 +1,18 @@
 //! A partner asks the brand for a test action (SPEC §8): the brand answers the request
 //! with a test action it made for that partner (through the real flow, as any test
-//! action), or declines it. The request keeps which action answered it.
+//! action), or has one made from the request itself, or declines it. The request keeps
+//! which action answered it.
 
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
+use serde_json::json;
 use tally_core::click::OwnerKind;
-use tally_core::ids::{PartnerId, ProgramId};
+use tally_core::conversion::native;
+use tally_core::ids::{EventTypeId, PartnerId, ProgramId};
 
 use crate::catalog::CatalogHandle;
+use crate::conversions::{Channel, Conversions, Decision, Submission};
 use crate::ports::{Clock, Store, StoreError, TestActionRequestRecord};
 use crate::secrets::random_token;
 
@@ -37,18 +42,33 @@ pub enum RequestError {
     Store(#[from] StoreError),
 }
 
+/// The test conversion the brand has made to answer a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestConversion {
+    /// The event type; the program's first when `None`.
+    pub event_type: Option<EventTypeId>,
+    /// The sale amount, in the program's currency.
+    pub amount: Decimal,
+}
+
 /// Partners' test action requests.
 #[derive(Clone)]
 pub struct TestRequests {
     store: Arc<dyn Store>,
     catalog: Arc<CatalogHandle>,
     clock: Arc<dyn Clock>,
+    conversions: Conversions,
 }
 
 impl TestRequests {
-    /// Builds the use case.
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<CatalogHandle>, clock: Arc<dyn Clock>) -> Self {
-        TestRequests { store, catalog, clock }
+    /// Builds the use case; `conversions` makes the test actions it is asked to make.
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalog: Arc<CatalogHandle>,
+        clock: Arc<dyn Clock>,
+        conversions: Conversions,
+    ) -> Self {
+        TestRequests { store, catalog, clock, conversions }
     }
 
     /// A partner of `program` asks for a test action, with an optional note.
@@ -119,6 +139,58 @@ impl TestRequests {
             return Err(RequestError::BadAction(message));
         }
         self.resolve(request, "FULFILLED", Some(action_id)).await
+    }
+
+    /// The brand answers an open request by having the test action made: a test
+    /// conversion credited directly to the partner who asked (as `mediaPartnerId` does
+    /// in the native API), through the real flow, stored as a native API submission.
+    /// Its order id is `TEST-` and the request's id, so the request can make one only.
+    pub async fn fulfil_with_test_conversion(
+        &self,
+        account_sid: &str,
+        program: ProgramId,
+        request_id: &str,
+        conversion: &TestConversion,
+    ) -> Result<TestActionRequestRecord, RequestError> {
+        let request = self.open_request(program, request_id).await?;
+        let catalog = self.catalog.get();
+        let Some(entry) = catalog.program(program).filter(|entry| entry.account_sid == account_sid) else {
+            return Err(RequestError::NotFound(request_id.to_owned()));
+        };
+        let event_type = conversion.event_type.or_else(|| entry.program.document().event_types.first().map(|e| e.id));
+        let Some(event_type) = event_type else {
+            return Err(RequestError::BadAction("the program has no event type to make a test action of".into()));
+        };
+        let body = json!({
+            "eventTypeId": event_type.0,
+            "eventDate": "NOW",
+            "orderId": format!("TEST-{}", request.request_id),
+            "mediaPartnerId": request.partner.0,
+            "amount": conversion.amount.to_string(),
+            "currencyCode": entry.program.currency().code(),
+            "note": format!("test action request {}", request.request_id),
+            "test": true,
+        });
+        let submission = Submission {
+            account_sid: account_sid.to_owned(),
+            channel: Channel::Api,
+            payload: body.to_string(),
+            content_type: "application/json".into(),
+            extra_keys: Vec::new(),
+        };
+        let object = body.as_object().cloned().unwrap_or_default();
+        let outcome = self.conversions.submit(submission, native::parse(program, &object, false)).await?;
+        match outcome.decision {
+            Decision::Credited(action) => self.resolve(request, "FULFILLED", Some(&action.action_id)).await,
+            Decision::Refused { message, .. } => {
+                Err(RequestError::BadAction(format!("the test conversion was refused: {message}")))
+            }
+            Decision::Invalid(errors) => {
+                let reasons: Vec<String> =
+                    errors.iter().map(|error| format!("{}: {}", error.field, error.message)).collect();
+                Err(RequestError::BadAction(format!("the test conversion is invalid: {}", reasons.join("; "))))
+            }
+        }
     }
 
     /// The brand declines an open request.

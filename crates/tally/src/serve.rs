@@ -55,6 +55,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (journal, lanes) = tally_journal::open(store::journal_settings(&settings), metrics.clone())?;
     let loader =
         Arc::new(ClickLoader::start(store::boxed(lanes), store.clone(), catalog.clone(), metrics.clone()).await?);
+    let conversions =
+        Conversions::new(store.clone(), catalog.clone(), keyed.clone(), clock.clone(), Some(loader.clone()));
     let state = AppState::new(Services {
         visits: Visits::new(
             catalog.clone(),
@@ -67,14 +69,8 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         loader: loader.clone(),
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
         statements: Statements::new(store.clone(), catalog.clone(), clock.clone()),
-        test_requests: TestRequests::new(store.clone(), catalog.clone(), clock.clone()),
-        conversions: Conversions::new(
-            store.clone(),
-            catalog.clone(),
-            keyed.clone(),
-            clock.clone(),
-            Some(loader.clone()),
-        ),
+        test_requests: TestRequests::new(store.clone(), catalog.clone(), clock.clone(), conversions.clone()),
+        conversions,
         programs,
         accounts,
         catalog: catalog.clone(),

@@ -1,7 +1,7 @@
 //! `/programs/{id}/test-requests` (SPEC §8): a partner asks the brand for a test action
-//! and sees what became of it; the brand answers each request with the test action it
-//! made for that partner (its id), or declines it. The rules are in
-//! `tally_app::test_requests`.
+//! and sees what became of it; the brand answers each request by having the test action
+//! made (an amount and an event type), with a test action it made itself (its id), or
+//! declines it. The rules are in `tally_app::test_requests`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tally_app::catalog::ProgramEntry;
 use tally_app::ports::TestActionRequestRecord;
-use tally_app::test_requests::{MAX_NOTE_CHARS, RequestError};
+use tally_app::test_requests::{MAX_NOTE_CHARS, RequestError, TestConversion};
+use tally_core::ids::EventTypeId;
 
 use super::format::{minute, owner_name};
 use super::layout::{Layout, Section};
@@ -27,6 +28,9 @@ struct RequestsPage {
     rows: Vec<Row>,
     partner_view: bool,
     max_note: usize,
+    /// The program's event types, (id, name), for the brand's "make a test action".
+    event_types: Vec<(u64, String)>,
+    currency: &'static str,
 }
 
 struct Row {
@@ -46,6 +50,12 @@ const NOTICES: &[(&str, &str, bool)] = &[
     ("asked", "Your request is sent to the brand.", false),
     ("note", "A note is at most 500 characters, without control characters.", true),
     ("fulfilled", "The request is answered with that test action.", false),
+    ("made", "A test action was made for the partner and answers the request.", false),
+    (
+        "test",
+        "No test action was made: the amount must be a number of at least 0, for an event type of the program.",
+        true,
+    ),
     ("declined", "The request is declined.", false),
     ("action", "That is not a test action of this program credited to the partner who asked.", true),
     ("answered", "That request was answered already.", true),
@@ -70,6 +80,8 @@ pub(crate) async fn page(
         rows: requests.iter().map(|request| row(&entry, request)).collect(),
         partner_view: partner.is_some(),
         max_note: MAX_NOTE_CHARS,
+        event_types: entry.program.document().event_types.iter().map(|kind| (kind.id.0, kind.name.clone())).collect(),
+        currency: entry.program.currency().code(),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -124,8 +136,8 @@ pub(crate) async fn ask(
     }
 }
 
-/// `POST /programs/{id}/test-requests/{requestId}/fulfil` (with `action_id`) or
-/// `…/decline`: the brand answers.
+/// `POST /programs/{id}/test-requests/{requestId}/make` (with `amount` and
+/// `event_type`), `…/fulfil` (with `action_id`) or `…/decline`: the brand answers.
 pub(crate) async fn answer(
     State(state): State<AppState>,
     session: Session,
@@ -139,6 +151,20 @@ pub(crate) async fn answer(
         "fulfil" => {
             let action_id = form.get("action_id").map(str::trim).unwrap_or("");
             state.test_requests.fulfil(program, &request_id, action_id).await.map(|_| "fulfilled")
+        }
+        "make" => {
+            let amount = form.get("amount").and_then(|text| text.trim().parse().ok());
+            let event_type = form.get("event_type").and_then(|text| text.parse().ok()).map(EventTypeId);
+            let Some(amount) = amount.filter(|amount: &rust_decimal::Decimal| !amount.is_sign_negative()) else {
+                return Ok(back(&entry, "test"));
+            };
+            let conversion = TestConversion { event_type, amount };
+            let made =
+                state.test_requests.fulfil_with_test_conversion(&entry.account_sid, program, &request_id, &conversion);
+            match made.await {
+                Err(RequestError::BadAction(_)) => return Ok(back(&entry, "test")),
+                other => other.map(|_| "made"),
+            }
         }
         "decline" => state.test_requests.decline(program, &request_id).await.map(|_| "declined"),
         _ => return Err(PageError::NotFound),

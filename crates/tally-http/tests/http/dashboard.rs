@@ -695,3 +695,30 @@ async fn a_partner_asks_for_a_test_action_and_the_brand_answers_it_from_the_dash
     assert!(seen.contains("Fulfilled") && seen.contains(&format!("/programs/{PROGRAM}/actions/{action_id}")));
     assert!(seen.contains("The request is answered"));
 }
+
+#[tokio::test]
+async fn the_brand_makes_the_test_action_a_partner_asked_for_from_the_dashboard() {
+    let app = TestApp::spawn().await;
+    let partner = log_in(&app, &partner_user(&app).await).await;
+    let brand = log_in(&app, &brand_user(&app).await).await;
+    let uri = format!("/programs/{PROGRAM}/test-requests");
+    let token = csrf_of(&page(&app, &uri, &partner).await.text());
+    send_form(&app, &uri, &partner, &[("csrf", &token), ("note", "")]).await;
+
+    let listing = page(&app, &uri, &brand).await.text();
+    assert!(listing.contains("Make a test action") && listing.contains("<option value=\"1\">"), "{listing}");
+    let start = listing.find(&format!("{uri}/")).expect("an answer form") + uri.len() + 1;
+    let request_id = listing[start..].split('/').next().unwrap().to_owned();
+    let make = format!("{uri}/{request_id}/make");
+    let csrf = csrf_of(&listing);
+
+    let bad = send_form(&app, &make, &brand, &[("csrf", &csrf), ("amount", "ten"), ("event_type", "1")]).await;
+    assert_eq!(bad.header(header::LOCATION), Some(format!("{uri}?notice=test").as_str()));
+    let made = send_form(&app, &make, &brand, &[("csrf", &csrf), ("amount", "12.00"), ("event_type", "1")]).await;
+    assert_eq!(made.header(header::LOCATION), Some(format!("{uri}?notice=made").as_str()));
+    let again = send_form(&app, &make, &brand, &[("csrf", &csrf), ("amount", "12.00"), ("event_type", "1")]).await;
+    assert_eq!(again.header(header::LOCATION), Some(format!("{uri}?notice=answered").as_str()));
+
+    let seen = page(&app, &uri, &partner).await.text();
+    assert!(seen.contains("Fulfilled") && seen.contains(&format!("/programs/{PROGRAM}/actions/")), "{seen}");
+}

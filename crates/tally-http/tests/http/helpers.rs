@@ -189,6 +189,8 @@ impl TestApp {
         let every_minute = std::time::Duration::from_secs(60);
         let locking = LockingJob::new(store.clone(), dyn_clock.clone(), "test".into(), every_minute);
         let statement_job = StatementJob::new(statements.clone(), "test".into(), every_minute);
+        let conversions =
+            Conversions::new(store.clone(), catalog.clone(), keyed.clone(), dyn_clock.clone(), Some(loader.clone()));
         let state = AppState::new(Services {
             visits: Visits::new(
                 catalog.clone(),
@@ -201,14 +203,8 @@ impl TestApp {
             loader: loader.clone(),
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             statements,
-            test_requests: TestRequests::new(store.clone(), catalog.clone(), dyn_clock.clone()),
-            conversions: Conversions::new(
-                store.clone(),
-                catalog.clone(),
-                keyed.clone(),
-                dyn_clock.clone(),
-                Some(loader.clone()),
-            ),
+            test_requests: TestRequests::new(store.clone(), catalog.clone(), dyn_clock.clone(), conversions.clone()),
+            conversions,
             programs: programs.clone(),
             accounts: accounts.clone(),
             catalog,

@@ -259,3 +259,36 @@ async fn a_partner_asks_for_a_test_action_and_the_brand_answers_with_one() {
         listed["requests"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["DECLINED", "FULFILLED"], "newest first");
 }
+
+#[tokio::test]
+async fn the_brand_can_have_tally_make_the_test_action_a_partner_asked_for() {
+    let app = TestApp::spawn().await;
+    let path = format!("/api/v1/programs/{PROGRAM}/test-action-requests");
+    let asked = app.api(Method::POST, &path, Some(&app.partner_token), None).await.json();
+    let fulfil = format!("{path}/{}/fulfil", asked["requestId"].as_str().unwrap());
+    let answer = |body: Value| {
+        let (app, fulfil) = (&app, fulfil.clone());
+        async move { app.api(Method::POST, &fulfil, Some(&app.brand_token), Some(&body.to_string())).await }
+    };
+
+    for (body, expected) in [
+        (json!({"testConversion": {}}), "testConversion: amount is required"),
+        (json!({"testConversion": {"amount": "-5"}}), "testConversion: amount must be a decimal of at least 0"),
+        (json!({"testConversion": {"amount": "5", "colour": "red"}}), "testConversion: colour is not a field"),
+        (json!({"testConversion": {"amount": "5", "eventTypeId": 99}}), "testConversion: the test conversion was"),
+        (json!({"testConversion": {"amount": "5"}, "actionId": "x"}), "testConversion: send either actionId"),
+    ] {
+        let refused = answer(body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+        assert!(refused.error_message().starts_with(expected), "{}", refused.text());
+    }
+
+    let answered = answer(json!({"testConversion": {"amount": "25.50", "eventTypeId": 1}})).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    assert_eq!(answered.json()["state"], "FULFILLED");
+    let action = action(&app, answered.json()["actionId"].as_str().unwrap()).await;
+    assert_eq!((action["test"].clone(), action["partnerId"].clone()), (json!(true), json!(101)), "{action}");
+    assert_eq!((action["saleAmount"].as_str(), action["currency"].as_str()), (Some("25.50"), Some("USD")), "{action}");
+    assert_eq!(answer(json!({"testConversion": {"amount": "1"}})).await.status, StatusCode::CONFLICT, "once only");
+    assert!(reports(&app).await.iter().all(|seen| !seen.contains("25.50")), "a test action stays out of money");
+}
