@@ -4,12 +4,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tally_app::visits::{VisitAddress, VisitInput, VisitOutcome};
 use tally_core::ids::VisitorId;
 use tally_core::session::SessionJar;
@@ -18,36 +16,29 @@ use crate::AppState;
 use crate::cookies;
 use crate::pages;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/c/{owner}/{ad}/{program}", get(click)).route("/i/{owner}/{ad}/{program}", get(impression))
-}
-
 /// The three ids of a link path, raw. Ids are digits, so anything that needs decoding
 /// is already not a valid id; it is refused later as an unknown link.
-fn link_ids(path: &str, prefix: &str) -> Option<(String, String, String)> {
+fn link_ids<'a>(path: &'a str, prefix: &str) -> Option<(&'a str, &'a str, &'a str)> {
     let mut parts = path.strip_prefix(prefix)?.split('/');
-    let ids = (parts.next()?.to_owned(), parts.next()?.to_owned(), parts.next()?.to_owned());
+    let ids = (parts.next()?, parts.next()?, parts.next()?);
     parts.next().is_none().then_some(ids)
 }
 
-async fn click(State(state): State<AppState>, request: Request) -> Response {
-    let (request, _) = request.into_parts();
-    let Some((owner, ad, program)) = link_ids(request.uri.path(), "/c/") else { return pages::not_found() };
-    visit(&state, &request, VisitAddress::Link { owner: &owner, ad: &ad, program: &program }).await
-}
-
-async fn impression(State(state): State<AppState>, request: Request) -> Response {
-    let (request, _) = request.into_parts();
-    let Some((owner, ad, program)) = link_ids(request.uri.path(), "/i/") else { return pages::not_found() };
-    visit(&state, &request, VisitAddress::Impression { owner: &owner, ad: &ad, program: &program }).await
-}
-
-/// Any path not routed elsewhere: a vanity link or unique URL of the request's host, or
-/// an unknown link.
-pub(crate) async fn by_host(State(state): State<AppState>, request: Request) -> Response {
+/// Any path not routed elsewhere: `/c/{owner}/{ad}/{program}` links and
+/// `/i/{owner}/{ad}/{program}` impressions, else a vanity link or unique URL of the
+/// request's host, else an unknown link. Links are told apart here rather than by the
+/// router, which would allocate their three ids as path parameters on every click.
+pub(crate) async fn by_path_or_host(State(state): State<AppState>, request: Request) -> Response {
     let (request, _) = request.into_parts();
     if request.method != Method::GET && request.method != Method::HEAD {
         return pages::not_found();
+    }
+    let path = request.uri.path();
+    if let Some((owner, ad, program)) = link_ids(path, "/c/") {
+        return visit(&state, &request, VisitAddress::Link { owner, ad, program }).await;
+    }
+    if let Some((owner, ad, program)) = link_ids(path, "/i/") {
+        return visit(&state, &request, VisitAddress::Impression { owner, ad, program }).await;
     }
     let Some(host) = request_host(&request) else { return pages::not_found() };
     let path = request.uri.path().to_owned();
@@ -165,7 +156,7 @@ mod tests {
 
     #[test]
     fn link_paths_have_exactly_three_segments() {
-        assert_eq!(link_ids("/c/1/2/3", "/c/"), Some(("1".into(), "2".into(), "3".into())));
+        assert_eq!(link_ids("/c/1/2/3", "/c/"), Some(("1", "2", "3")));
         assert_eq!(link_ids("/c/1/2/3/4", "/c/"), None);
         assert_eq!(link_ids("/c/1/2", "/c/"), None);
     }

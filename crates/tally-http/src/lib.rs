@@ -110,12 +110,11 @@ const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(edge::router())
         .merge(ops::router())
         .merge(compatible::router())
         .merge(tag::router())
         .merge(dashboard::router())
         .nest("/api/v1", api::router())
-        .fallback(edge::by_host)
+        .fallback(edge::by_path_or_host)
         .with_state(state)
 }

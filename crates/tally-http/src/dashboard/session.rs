@@ -109,7 +109,7 @@ impl FromRequestParts<AppState> for DashboardHost {
         });
         if edge_host {
             let request = Request::from_parts(parts.clone(), Body::empty());
-            return Err(crate::edge::by_host(State(state.clone()), request).await);
+            return Err(crate::edge::by_path_or_host(State(state.clone()), request).await);
         }
         Ok(DashboardHost)
     }
