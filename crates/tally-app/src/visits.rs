@@ -10,6 +10,7 @@ use tally_core::ids::{AdId, ClickId, ProgramId, VisitorId};
 use tally_core::link_query::LinkQuery;
 use tally_core::program::{Owner, Program};
 use tally_core::session::SessionJar;
+use tally_core::user_agent::{UserAgentCache, UserAgentInfo, parse_user_agent};
 use tally_core::visit::{VisitRequest, VisitTarget, plan_visit};
 
 use crate::catalog::{Catalog, CatalogHandle, HostRoute};
@@ -109,6 +110,8 @@ pub enum VisitOutcome {
 
 /// How many (program, address) pairs the flood watch remembers: about 1.5 MB.
 const FLOOD_WATCH_CAPACITY: usize = 1 << 16;
+/// How many user agents are kept parsed: at most about 2.5 MB.
+const USER_AGENT_CACHE_CAPACITY: usize = 1 << 12;
 
 /// The click edge.
 #[derive(Clone)]
@@ -121,6 +124,7 @@ pub struct Visits {
     /// This node's recent clicks per address; each node flags the floods it sees.
     floods: Arc<Mutex<FloodWatch>>,
     flood_keys: RandomState,
+    user_agents: Arc<Mutex<UserAgentCache>>,
 }
 
 impl Visits {
@@ -134,7 +138,8 @@ impl Visits {
         flood_limit: FloodLimit,
     ) -> Self {
         let floods = Arc::new(Mutex::new(FloodWatch::new(flood_limit, FLOOD_WATCH_CAPACITY)));
-        Visits { catalog, click_log, clock, keyed, metrics, floods, flood_keys: RandomState::new() }
+        let user_agents = Arc::new(Mutex::new(UserAgentCache::new(USER_AGENT_CACHE_CAPACITY)));
+        Visits { catalog, click_log, clock, keyed, metrics, floods, flood_keys: RandomState::new(), user_agents }
     }
 
     /// Handles one visit.
@@ -168,6 +173,7 @@ impl Visits {
             now,
             query: &query,
             user_agent: input.user_agent,
+            agent: self.parse_user_agent(input.user_agent),
             referrer: input.referrer,
             ip_hash,
             flood,
@@ -195,6 +201,18 @@ impl Visits {
             Some(location) => VisitOutcome::Redirect { location, visitor, sessions },
             None => VisitOutcome::Pixel { visitor, sessions },
         }
+    }
+
+    /// The user agent parsed, from the cache when it was seen lately; parsing happens
+    /// outside the lock.
+    fn parse_user_agent(&self, user_agent: &str) -> UserAgentInfo {
+        let cache = || self.user_agents.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(info) = cache().get(user_agent) {
+            return info;
+        }
+        let info = parse_user_agent(user_agent);
+        cache().insert(user_agent, &info);
+        info
     }
 
     /// Counts a click from `address` on the program and says whether the address is

@@ -11,7 +11,7 @@ use crate::landing::{TemplateValues, parse_deep_link};
 use crate::link_query::LinkQuery;
 use crate::program::{Owner, Program, UniqueUrl, UniqueUrlState, VanityLink};
 use crate::session::{SessionJar, SessionKey};
-use crate::user_agent::{MAX_USER_AGENT_LEN, parse_user_agent, truncate_to_boundary};
+use crate::user_agent::{MAX_USER_AGENT_LEN, UserAgentInfo, truncate_to_boundary};
 
 /// The longest referring URL kept.
 pub const MAX_REFERRER_LEN: usize = 2048;
@@ -48,6 +48,8 @@ pub struct VisitRequest<'a> {
     pub query: &'a LinkQuery,
     /// The `User-Agent` header, empty if absent or unreadable.
     pub user_agent: &'a str,
+    /// It, parsed ([`crate::user_agent::parse_user_agent`], which the app caches).
+    pub agent: UserAgentInfo,
     /// The `Referer` header.
     pub referrer: Option<&'a str>,
     /// Keyed hash of the client address.
@@ -116,7 +118,7 @@ pub fn plan_visit(
         };
         program.tracking_template().apply(&landing.url, &values)
     });
-    let agent = parse_user_agent(request.user_agent);
+    let agent = &request.agent;
     let referrer_url = request.referrer.map(|referrer| truncate_to_boundary(referrer, MAX_REFERRER_LEN).to_owned());
     let referrer_domain = referrer_url
         .as_deref()
@@ -135,8 +137,8 @@ pub fn plan_visit(
         country: None,
         user_agent: truncate_to_boundary(request.user_agent, MAX_USER_AGENT_LEN).to_owned(),
         device: agent.device,
-        os: agent.os,
-        browser: agent.browser,
+        os: agent.os.clone(),
+        browser: agent.browser.clone(),
         referrer_url,
         referrer_domain,
         landing_page: location.clone().unwrap_or_else(|| landing.url.to_string()),
