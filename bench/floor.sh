@@ -94,7 +94,7 @@ done
     echo "# Redirect floor, $(date +%F)"
     echo
     machine_note
-    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; no cookies sent."
+    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; no cookies sent, a desktop Chrome user agent on every request."
     echo "Floor servers: bench/floor (axum 0.8, tokio, mimalloc, as Tally), answering Tally's 302 to a new visitor. Tally: embedded SQLite, program 1 with 100 partners x 100 ads."
     echo
     wrk_table "${TARGETS[@]}"

@@ -95,7 +95,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "met" : "MISSED" }'
     echo "# Memory and start-up, $(date +%F)"
     echo
     machine_note
-    echo "Load: \`wrk -t2 -c32 --latency\` over all 10,000 links, repeated until $(fmt_int "$CLICKS_TARGET") 302s; store: $STORE_NOTE."
+    echo "Load: \`wrk -t2 -c32 --latency\` with a desktop Chrome user agent over all 10,000 links, repeated until $(fmt_int "$CLICKS_TARGET") 302s; store: $STORE_NOTE."
     echo
     echo "| figure | measured | target | |"
     echo "|---|---|---|---|"

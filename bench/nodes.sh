@@ -58,7 +58,7 @@ start_node b
 log "nodes: a on ${NODE_PORT[a]}, b on ${NODE_PORT[b]}"
 
 wrk_302() { # wrk_302 OUT THREADS CONNECTIONS URL: runs wrk, prints "requests/s 302s"
-    wrk -t"$2" -c"$3" -d"$DURATION" -s "$BENCH_HOME/count302.lua" "$4" >"$1" 2>&1
+    wrk -t"$2" -c"$3" -d"$DURATION" -H "User-Agent: $BENCH_USER_AGENT" -s "$BENCH_HOME/count302.lua" "$4" >"$1" 2>&1
     printf '%s %s\n' "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1")" \
         "$(sed -n 's/^BENCH_COUNTS [a-z0-9]*=\([0-9]*\) other=.*/\1/p' "$1")"
 }

@@ -121,7 +121,7 @@ fi
     echo "# Redirect benchmark, $(date +%F)"
     echo
     machine_note
-    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; Lua scripts count the 302s; no cookies sent (every request is a new visitor)."
+    echo "Client: \`wrk -t2 -c32 -d$DURATION --latency\` on the same machine (loopback), $ROUNDS alternating rounds; Lua scripts count the 302s; no cookies sent (every request is a new visitor), a desktop Chrome user agent on every request."
     echo "Store: $STORE_NOTE, fresh at the start; program 1 with 100 partners x 100 ads."
     echo
     wrk_table "${TARGETS[@]}"
