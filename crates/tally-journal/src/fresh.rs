@@ -9,9 +9,10 @@ use std::sync::Mutex;
 
 use tally_core::click::Click;
 
-/// The most clicks kept in memory for the loader: about 20 MB, several seconds of
-/// clicks at full speed, while the loader takes them every 50 ms.
-const MAX_FRESH_CLICKS: usize = 32_768;
+/// The most clicks kept in memory for the loader, shared out among the lanes: about
+/// 20 MB, several seconds of clicks at full speed, while the loader takes them every
+/// 50 ms.
+pub(crate) const MAX_FRESH_CLICKS: usize = 32_768;
 
 struct Batch {
     first_seq: u64,
@@ -19,12 +20,17 @@ struct Batch {
 }
 
 /// The durable clicks not yet taken by the reader, in sequence order, contiguous.
-#[derive(Default)]
 pub(crate) struct Fresh {
     batches: Mutex<(VecDeque<Batch>, usize)>,
+    max_clicks: usize,
 }
 
 impl Fresh {
+    /// Keeps at most `max_clicks` clicks.
+    pub(crate) fn new(max_clicks: usize) -> Fresh {
+        Fresh { batches: Mutex::default(), max_clicks }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Batch>, usize)> {
         self.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -36,7 +42,7 @@ impl Fresh {
         let (batches, count) = &mut *guard;
         *count += clicks.len();
         batches.push_back(Batch { first_seq, clicks: clicks.into() });
-        while *count > MAX_FRESH_CLICKS {
+        while *count > self.max_clicks {
             let Some(oldest) = batches.pop_front() else { break };
             *count -= oldest.clicks.len();
         }
@@ -93,7 +99,7 @@ mod tests {
 
     #[test]
     fn clicks_are_taken_in_order_across_batches_up_to_max() {
-        let fresh = Fresh::default();
+        let fresh = Fresh::new(MAX_FRESH_CLICKS);
         fresh.push(1, clicks(1..4));
         fresh.push(4, clicks(4..9));
         assert_eq!(numbers(&fresh.take(1, 5).unwrap()), [1, 2, 3, 4, 5]);
@@ -103,7 +109,7 @@ mod tests {
 
     #[test]
     fn clicks_loaded_meanwhile_from_disk_are_skipped() {
-        let fresh = Fresh::default();
+        let fresh = Fresh::new(MAX_FRESH_CLICKS);
         fresh.push(1, clicks(1..4));
         fresh.push(4, clicks(4..9));
         assert_eq!(numbers(&fresh.take(5, 2).unwrap()), [5, 6]);
@@ -111,7 +117,7 @@ mod tests {
 
     #[test]
     fn memory_that_no_longer_holds_the_next_click_sends_the_reader_to_disk() {
-        let fresh = Fresh::default();
+        let fresh = Fresh::new(MAX_FRESH_CLICKS);
         fresh.push(10, clicks(10..12));
         assert_eq!(fresh.take(7, 10), None, "clicks 7 to 9 are only on disk");
         // Taken clicks are gone: a retry after a refused load reads the disk.
@@ -121,7 +127,7 @@ mod tests {
 
     #[test]
     fn the_oldest_are_dropped_beyond_the_bound() {
-        let fresh = Fresh::default();
+        let fresh = Fresh::new(MAX_FRESH_CLICKS);
         let batch = MAX_FRESH_CLICKS as u64 / 2;
         let one = || (0..batch).map(|n| sample_click(n % 100, jiff::Timestamp::UNIX_EPOCH)).collect::<Vec<_>>();
         fresh.push(1, one());

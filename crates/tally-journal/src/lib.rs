@@ -180,7 +180,7 @@ pub fn open(settings: JournalSettings, metrics: Arc<Metrics>) -> Result<(Journal
             durable: Mutex::new(recovered.next_seq - 1),
             durable_changed: Condvar::new(),
             loaded: std::sync::atomic::AtomicU64::new(0),
-            fresh: fresh::Fresh::default(),
+            fresh: fresh::Fresh::new(fresh::MAX_FRESH_CLICKS / lane_count),
             _lock: lock.clone(),
         });
         let (queue, pending) = mpsc::channel(QUEUE_CAPACITY);
