@@ -110,6 +110,8 @@ pub struct ClickRow {
     pub browser: String,
     /// Part of a click flood from one address.
     pub flood: bool,
+    /// The client's country (ISO 3166-1 alpha-2), when a proxy or CDN named it.
+    pub country: Option<String>,
 }
 
 impl ClickRow {
@@ -134,6 +136,7 @@ impl ClickRow {
             os: click.os,
             browser: click.browser,
             flood: click.flood,
+            country: click.country,
         }
     }
 
@@ -142,7 +145,7 @@ impl ClickRow {
     fn csv_header(with_sub_ids: bool) -> String {
         let sub_ids = if with_sub_ids { "sub_id1,sub_id2,sub_id3," } else { "" };
         format!(
-            "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser,flood\n"
+            "click_id,time,partner_id,partner_kind,ad_id,source,{sub_ids}shared_id,unique,bot,malformed,creditable,device,os,browser,flood,country\n"
         )
     }
 
@@ -167,6 +170,7 @@ impl ClickRow {
         push_text(out, &self.os);
         push_text(out, &self.browser);
         push_field(out, if self.flood { "true" } else { "false" });
+        push_field(out, self.country.as_deref().unwrap_or(""));
         end_line(out);
     }
 }

@@ -63,6 +63,8 @@ pub struct VisitInput<'a> {
     pub referrer: Option<&'a str>,
     /// The client address.
     pub client_ip: Option<IpAddr>,
+    /// The client's country, as a trusted proxy's or CDN's header gave it.
+    pub country: Option<&'a str>,
     /// The visitor id from the browser's cookie, if it sent a valid one.
     pub visitor: Option<VisitorId>,
     /// The browser's click sessions, from its (verified) cookie.
@@ -176,6 +178,7 @@ impl Visits {
             agent: self.parse_user_agent(input.user_agent),
             referrer: input.referrer,
             ip_hash,
+            country: input.country,
             flood,
             visitor: visitor.clone(),
             fresh_click_id: ClickId::generate(unix_millis(now), random_u128()),

@@ -54,6 +54,9 @@ pub struct VisitRequest<'a> {
     pub referrer: Option<&'a str>,
     /// Keyed hash of the client address.
     pub ip_hash: Option<String>,
+    /// The country a trusted proxy or CDN placed the client in, as it sent it
+    /// ([`country_code`] checks it).
+    pub country: Option<&'a str>,
     /// Whether the address is flooding the program with clicks (the app's
     /// [`crate::flood::FloodWatch`] counts them).
     pub flood: bool,
@@ -134,7 +137,7 @@ pub fn plan_visit(
         source,
         visitor: request.visitor.clone(),
         ip_hash: request.ip_hash.clone(),
-        country: None,
+        country: request.country.and_then(country_code),
         user_agent: truncate_to_boundary(request.user_agent, MAX_USER_AGENT_LEN).to_owned(),
         device: agent.device,
         os: agent.os.clone(),
@@ -151,6 +154,15 @@ pub fn plan_visit(
         creditable: program.is_creditable(owner, request.now),
     };
     VisitPlan { click: Some(click), location }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case, from a proxy's or CDN's country
+/// header; `None` for anything else, and for the codes CDNs use for "unknown" (`XX`)
+/// and Tor (`T1`), which name no country.
+pub fn country_code(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let letters = code.len() == 2 && code.bytes().all(|byte| byte.is_ascii_uppercase());
+    (letters && code != "XX" && code != "T1").then_some(code)
 }
 
 /// The deep link if the program and ad allow it and its host is permitted; else the
@@ -173,5 +185,19 @@ fn choose_landing(program: &Program, target: VisitTarget<'_>, ad: Option<AdId>, 
     match parse_deep_link(deep_link, program.permitted_domains()) {
         Ok(url) if allowed => Landing { url, malformed: false },
         _ => Landing { url: fallback, malformed: true },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::country_code;
+
+    #[test]
+    fn a_country_header_gives_a_two_letter_code_or_nothing() {
+        assert_eq!(country_code("de").as_deref(), Some("DE"));
+        assert_eq!(country_code(" US ").as_deref(), Some("US"));
+        for unknown in ["XX", "T1", "", "D", "DEU", "Deutschland", "d3", "ÄÖ"] {
+            assert_eq!(country_code(unknown), None, "{unknown:?}");
+        }
     }
 }

@@ -56,6 +56,7 @@ async fn visit(state: &AppState, request: &Parts, address: VisitAddress<'_>) -> 
         user_agent: user_agent.as_deref().unwrap_or(""),
         referrer: referrer.as_deref(),
         client_ip: client_ip(state, request),
+        country: state.edge.country_header.as_ref().and_then(|name| header_text(headers, name)),
         visitor: browser.visitor,
         sessions: browser.sessions,
         probe: request.method == Method::HEAD,

@@ -32,7 +32,7 @@ use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
 
 /// How the edge treats proxies and cookies.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EdgeSettings {
     /// Mark cookies `Secure` (and `SameSite=None`, so impressions in other sites'
     /// pages join the journey). Set when Tally is reached over HTTPS.
@@ -40,6 +40,10 @@ pub struct EdgeSettings {
     /// Take the client address from `X-Forwarded-For` and the scheme from
     /// `X-Forwarded-Proto`. Only behind a proxy that sets them.
     pub trust_proxy_headers: bool,
+    /// The header in which a proxy or CDN in front of Tally names the client's country
+    /// (`CF-IPCountry`, `CloudFront-Viewer-Country`): the click's coarse geography.
+    /// Only a header that proxy sets on every request, overwriting the client's.
+    pub country_header: Option<axum::http::HeaderName>,
 }
 
 /// Everything the handlers need, shared: axum clones the state for every request,

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use axum::http::HeaderName;
 use serde::Deserialize;
 use tally_core::flood::FloodLimit;
 use tally_sqlite::Synchronous;
@@ -76,6 +77,9 @@ pub(crate) struct EdgeSection {
     pub(crate) flood_clicks: u64,
     #[serde(default = "default_flood_window_seconds")]
     pub(crate) flood_window_seconds: u64,
+    /// The header a proxy or CDN sets to the client's country; empty: none.
+    #[serde(default)]
+    pub(crate) country_header: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -130,6 +134,7 @@ impl Default for EdgeSection {
             trust_proxy_headers: false,
             flood_clicks: default_flood_clicks(),
             flood_window_seconds: default_flood_window_seconds(),
+            country_header: String::new(),
         }
     }
 }
@@ -164,6 +169,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("edge.trust_proxy_headers", Kind::Flag),
     ("edge.flood_clicks", Kind::Count),
     ("edge.flood_window_seconds", Kind::Count),
+    ("edge.country_header", Kind::Text),
     ("click_log.dir", Kind::Text),
     ("click_log.lanes", Kind::Count),
     ("click_log.max_batch", Kind::Count),
@@ -310,6 +316,7 @@ pub(crate) struct Settings {
     pub(crate) secure_cookies: bool,
     pub(crate) trust_proxy_headers: bool,
     pub(crate) flood_limit: FloodLimit,
+    pub(crate) country_header: Option<HeaderName>,
     pub(crate) max_batch: usize,
     pub(crate) click_log_dir: PathBuf,
     pub(crate) lanes: usize,
@@ -349,6 +356,12 @@ impl Config {
         if !(1..=86_400).contains(&self.edge.flood_window_seconds) {
             bail!("edge.flood_window_seconds: must be between 1 and 86400");
         }
+        let country_header = match self.edge.country_header.trim() {
+            "" => None,
+            name => Some(HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                anyhow::anyhow!("edge.country_header: {name:?} is not a header name such as CF-IPCountry")
+            })?),
+        };
         if !(1..=86_400).contains(&self.scheduler.interval_seconds) {
             bail!("scheduler.interval_seconds: must be between 1 and 86400");
         }
@@ -373,6 +386,7 @@ impl Config {
                 max_clicks: self.edge.flood_clicks as u32,
                 window_ms: self.edge.flood_window_seconds * 1000,
             },
+            country_header,
             max_batch: self.click_log.max_batch,
             click_log_dir,
             lanes: self.click_log.lanes,
@@ -461,6 +475,7 @@ mod tests {
             ("TALLY_CLICK_LOG__MAX_BATCH", "0", "click_log.max_batch"),
             ("TALLY_EDGE__FLOOD_WINDOW_SECONDS", "0", "edge.flood_window_seconds"),
             ("TALLY_EDGE__FLOOD_CLICKS", "5000000", "edge.flood_clicks"),
+            ("TALLY_EDGE__COUNTRY_HEADER", "CF IPCountry", "edge.country_header"),
         ] {
             let error = load(None, &env(&[(key, value)]), Overrides::default()).unwrap().settings().unwrap_err();
             assert!(format!("{error:#}").contains(expected), "{key}: {error:#}");

@@ -81,6 +81,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         edge: EdgeSettings {
             secure_cookies: settings.secure_cookies,
             trust_proxy_headers: settings.trust_proxy_headers,
+            country_header: settings.country_header.clone(),
         },
     });
 

@@ -114,7 +114,7 @@ async fn a_brand_csv_has_no_sub_id_columns() {
     assert_eq!(
         header_line,
         "click_id,time,partner_id,partner_kind,ad_id,source,shared_id,unique,bot,malformed,creditable,device,os,browser,\
-         flood"
+         flood,country"
     );
     assert_eq!(text.lines().count(), 4);
     assert!(!text.contains("spring") && !text.contains("secret-of-102"), "{text}");
@@ -130,7 +130,7 @@ async fn a_partner_csv_has_sub_id_columns_quoted_as_rfc_4180_says() {
     assert_eq!(
         text.lines().next().unwrap(),
         "click_id,time,partner_id,partner_kind,ad_id,source,sub_id1,sub_id2,sub_id3,shared_id,unique,bot,malformed,\
-         creditable,device,os,browser,flood"
+         creditable,device,os,browser,flood,country"
     );
     assert!(text.contains(",\"spring, \"\"launch\"\" post\",feed,,site-1,"), "{text}");
     let mut reader = csv::Reader::from_reader(text.as_bytes());

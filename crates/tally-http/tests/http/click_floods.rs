@@ -94,8 +94,8 @@ async fn the_export_shows_the_flag_and_reports_count_people_only() {
     assert_eq!((rows.as_array().unwrap().len(), flagged), (LIMIT + 4, 4));
     let csv = app.api(Method::GET, &format!("{path}?format=csv"), Some(&app.brand_token), None).await.text();
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().ends_with(",browser,flood"), "a new column goes last: {csv}");
-    assert_eq!(lines.filter(|line| line.ends_with(",true")).count(), 4, "{csv}");
+    assert!(lines.next().unwrap().ends_with(",browser,flood,country"), "new columns go last: {csv}");
+    assert_eq!(lines.filter(|line| line.ends_with(",true,")).count(), 4, "{csv}");
 
     let day = app.clicks().await[0].at.to_string()[..10].to_owned();
     let report = format!("/api/v1/programs/{PROGRAM}/performance?from={day}&to={day}&by=");

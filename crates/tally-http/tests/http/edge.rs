@@ -124,7 +124,7 @@ async fn the_client_address_is_stored_as_a_keyed_hash_never_raw() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_hashed_and_cookies_are_secure() {
-    let app = TestApp::spawn_with(EdgeSettings { secure_cookies: false, trust_proxy_headers: true }).await;
+    let app = TestApp::spawn_with(EdgeSettings { trust_proxy_headers: true, ..EdgeSettings::default() }).await;
     let request = browser("/c/101/1/1000")
         .header("x-forwarded-for", "192.0.2.99, 10.0.0.1")
         .header("x-forwarded-proto", "https")
@@ -229,4 +229,20 @@ async fn a_head_request_is_answered_like_a_visit_but_records_nothing() {
     assert_eq!(app.click_count().await, 0, "link checkers and previews are not clicks");
     assert_eq!(app.get("/c/101/1/1000").await.status, StatusCode::FOUND);
     assert_eq!(app.click_count().await, 1, "the GET after them is");
+}
+
+#[tokio::test]
+async fn a_cdns_country_header_gives_the_click_its_country_when_configured() {
+    let country_header = Some(header::HeaderName::from_static("cf-ipcountry"));
+    let app = TestApp::spawn_with(EdgeSettings { country_header, ..EdgeSettings::default() }).await;
+    for sent in ["de", "XX", "Germany"] {
+        app.send(browser("/c/101/1/1000").header("cf-ipcountry", sent).body(Body::empty()).unwrap()).await.location();
+    }
+    let countries: Vec<Option<String>> = app.clicks().await.into_iter().map(|click| click.country).collect();
+    assert_eq!(countries, [Some("DE".to_owned()), None, None], "XX is the CDN's unknown; a name is no code");
+
+    // Without the setting the header is anyone's word, and ignored.
+    let plain = TestApp::spawn().await;
+    plain.send(browser("/c/101/1/1000").header("cf-ipcountry", "de").body(Body::empty()).unwrap()).await.location();
+    assert_eq!(plain.only_click().await.country, None);
 }
