@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tally_core::click::OwnerKind;
 use tally_core::ids::{EventTypeId, ProgramId, base62_128};
 use tally_core::modification::{self, Line, Modification, ModificationError, OrderState};
+use tally_core::money;
 use tally_core::payout::{self, PayoutItem, PayoutOrder};
 
 use crate::catalog::CatalogHandle;
@@ -325,6 +326,9 @@ impl Actions {
             Priced::Nothing => zero,
             Priced::Unchanged => action.payout,
         };
+        if !money::within_bounds(payout) {
+            return Err(ModificationError::TooLarge("the payout".into()).into());
+        }
         if detail.get("original").is_none() {
             detail["original"] = json!({"items": detail["items"].clone(), "saleAmount": action.sale_amount.to_string(),
                                         "payout": action.payout.to_string()});

@@ -16,9 +16,9 @@ use tally_core::conversion::resolve::{self, Checked, Refusal};
 use tally_core::conversion::{ConversionRequest, EventTypeRef, FieldError, RefusalCode};
 use tally_core::identity::IdentityKey;
 use tally_core::ids::{PartnerId, ProgramId, base62_128};
-use tally_core::lifecycle;
 use tally_core::payout::{self, PayoutItem, PayoutOrder};
 use tally_core::program::Program;
+use tally_core::{lifecycle, money};
 
 use crate::catalog::CatalogHandle;
 use crate::loader::ClickLoader;
@@ -230,6 +230,10 @@ impl Conversions {
         let action = self.action(&program, request, &checked, &attribution, &clicks, (owner, rule), record, now);
         let zero = Decimal::new(0, checked.order.currency.minor_unit_digits());
         let payout = priced.as_ref().map_or(zero, |priced| priced.total.amount);
+        if !money::within_bounds(payout) {
+            let message = format!("the payout {payout} is more than Tally keeps (at most {})", money::MAX_AMOUNT);
+            return self.refuse(record, RefusalCode::Malformed, message, None, &links).await;
+        }
         let detail = action_detail(payout, priced.as_ref(), request, &checked, journey, identity);
         let action = ActionRecord { payout, detail, ..action };
         record.action_id = Some(action.action_id.clone());

@@ -6,7 +6,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::money::Currency;
+use crate::money::{Currency, MAX_AMOUNT, within_bounds};
 
 /// One item line as the action keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +67,26 @@ pub enum ModificationError {
     /// An order of zero cannot be scaled to a new amount.
     #[error("the order's amount is zero, so its items cannot be scaled; change the items instead")]
     NothingToScale,
+    /// The change would take an amount past what Tally keeps.
+    #[error("the change would make {0} more than Tally keeps (at most {MAX_AMOUNT})")]
+    TooLarge(String),
 }
 
 /// Applies `modification` to `current`, given the order as first reported.
 pub fn apply(
+    current: &OrderState,
+    original: &OrderState,
+    modification: &Modification,
+    currency: Currency,
+) -> Result<OrderState, ModificationError> {
+    let after = changed(current, original, modification, currency)?;
+    if !within_bounds(after.sale_amount) {
+        return Err(ModificationError::TooLarge("the sale amount".into()));
+    }
+    Ok(after)
+}
+
+fn changed(
     current: &OrderState,
     original: &OrderState,
     modification: &Modification,

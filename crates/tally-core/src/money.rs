@@ -28,6 +28,17 @@ impl Currency {
     }
 }
 
+/// The largest sale amount or payout Tally keeps, in any currency: a thousand billion.
+/// Stores hold money as 64-bit counts of minor units, and reports add many together; an
+/// amount past this is a mistake in the sender's data, refused with its name rather
+/// than failing in the store.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// Whether `amount` is within what Tally keeps ([`MAX_AMOUNT`] either way of zero).
+pub fn within_bounds(amount: Decimal) -> bool {
+    amount.abs() <= MAX_AMOUNT
+}
+
 impl FromStr for Currency {
     type Err = UnknownCurrency;
     fn from_str(code: &str) -> Result<Self, UnknownCurrency> {
@@ -111,6 +122,15 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_bounded_at_a_thousand_billion_either_way() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_i64));
+        assert!(within_bounds(MAX_AMOUNT) && within_bounds(-MAX_AMOUNT));
+        assert!(!within_bounds(MAX_AMOUNT + Decimal::new(1, 2)));
+        assert_eq!(crate::conversion::compatible::parse_decimal("1000000000000.01"), None);
+        assert_eq!(crate::conversion::compatible::parse_decimal("-1000000000000"), Some(-MAX_AMOUNT));
+    }
 
     #[test]
     fn currencies_are_iso_4217_upper_case_codes() {

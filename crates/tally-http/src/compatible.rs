@@ -250,7 +250,7 @@ impl ChangeRequest {
     /// `Amount`, or `ItemQuantity{n}` / `ItemSubTotalDelta{n}`, or `Reset=true`.
     fn modification(&self) -> Result<Modification, CompatError> {
         let decimal = |name: &str, text: &str| {
-            compatible::parse_decimal(text).ok_or_else(|| bad(name, "must be a decimal amount such as 12.50"))
+            compatible::parse_decimal(text).ok_or_else(|| bad(name, &format!("must be {}", compatible::DECIMAL_AMOUNT)))
         };
         let mut lines: std::collections::BTreeMap<usize, LineChange> = std::collections::BTreeMap::new();
         for (name, value) in &self.pairs {

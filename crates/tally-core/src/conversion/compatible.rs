@@ -18,7 +18,7 @@ use super::{
     RefusalCode,
 };
 use crate::ids::{EventTypeId, PartnerId, ProgramId};
-use crate::money::Currency;
+use crate::money::{Currency, within_bounds};
 
 /// The longest value of any parameter but `Note`.
 pub const MAX_VALUE_LEN: usize = 1024;
@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
     }
 
     fn decimal(&mut self, names: &[&str]) -> Option<Decimal> {
-        self.parsed(names, "a decimal amount such as 12.50", parse_decimal)
+        self.parsed(names, DECIMAL_AMOUNT, parse_decimal)
     }
 
     fn request(&mut self) -> ConversionRequest {
@@ -283,15 +283,19 @@ fn item_number(lower_name: &str) -> Option<u64> {
     if known && canonical { number.parse().ok() } else { None }
 }
 
-/// A decimal amount: digits with an optional sign and point, no exponent, no grouping.
+/// A decimal amount: digits with an optional sign and point, no exponent, no grouping,
+/// at most [`MAX_AMOUNT`] either way (so sums and products of amounts never overflow).
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let plain = text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+');
     let has_digit = text.bytes().any(|b| b.is_ascii_digit());
     if !plain || !has_digit || text.len() > 30 {
         return None;
     }
-    Decimal::from_str_exact(text).ok()
+    Decimal::from_str_exact(text).ok().filter(|amount| within_bounds(*amount))
 }
+
+/// How the parsers describe what [`parse_decimal`] takes.
+pub const DECIMAL_AMOUNT: &str = "a decimal amount such as 12.50 (at most 1000000000000)";
 
 /// `NOW`, or an ISO 8601 instant with a UTC offset (`Z` or `±hh:mm`); a time without an
 /// offset is ambiguous and refused.

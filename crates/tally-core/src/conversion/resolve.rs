@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::order::{self, PricedOrder};
 use super::{ConversionRequest, EventTypeRef, RefusalCode};
 use crate::attribution::Conversion;
+use crate::money::{MAX_AMOUNT, within_bounds};
 use crate::program::{EventCategory, EventTypeDoc, Program};
 
 /// How far ahead of Tally's clock an event date may be: clocks drift, orders do not
@@ -55,7 +56,12 @@ pub fn check<'p>(program: &'p Program, request: &ConversionRequest, now: Timesta
         return Err(Refusal::new(RefusalCode::NoItem, message));
     }
     let currency = request.currency.unwrap_or_else(|| program.currency());
-    Ok(Checked { event_type, at, order: order::price(request, currency) })
+    let order = order::price(request, currency);
+    if !within_bounds(order.sale_amount) {
+        let message = format!("the sale amount {} is more than Tally keeps (at most {MAX_AMOUNT})", order.sale_amount);
+        return Err(Refusal::new(RefusalCode::Malformed, message));
+    }
+    Ok(Checked { event_type, at, order })
 }
 
 /// What attribution needs of the request.

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tally_app::actions::{ActionError, ActionRef};
 use tally_app::conversions::{Channel, ConversionOutcome, Decision, Submission};
 use tally_app::ports::{ActionRecord, ActionUpdateRecord, IdempotencyRecord};
-use tally_core::conversion::native;
+use tally_core::conversion::{compatible, native};
 use tally_core::ids::ProgramId;
 use tally_core::modification::{LineChange, Modification};
 
@@ -241,8 +241,8 @@ fn native_modification(object: &serde_json::Map<String, Value>) -> Result<Modifi
             Value::Number(number) => number.to_string(),
             _ => return Err(ApiError::parameter(name, "must be a decimal amount such as \"12.50\"")),
         };
-        tally_core::conversion::compatible::parse_decimal(&text)
-            .ok_or_else(|| ApiError::parameter(name, format!("must be a decimal amount, not {text:?}")))
+        compatible::parse_decimal(&text)
+            .ok_or_else(|| ApiError::parameter(name, format!("must be {}, not {text:?}", compatible::DECIMAL_AMOUNT)))
     };
     let given: Vec<&str> = ["amount", "items", "reset"].into_iter().filter(|name| object.contains_key(*name)).collect();
     match given.as_slice() {

@@ -254,3 +254,39 @@ async fn the_compatible_api_modifies_by_item_and_an_action_takes_at_most_a_thous
     let refused = queued(&app, &put(format!("ActionId={id}&Amount=1&Reason=ORDER_UPDATE")).await).await;
     assert_eq!(refused["ErrorType"], "TOO_MANY_MODIFICATIONS");
 }
+
+#[tokio::test]
+async fn absurd_amounts_are_refused_by_name_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let click_id = click(&app, 101).await;
+    let huge = "99999999999999999999999999.99";
+
+    // An amount past what Tally keeps is a field error on every way in.
+    let mut fields = sale(&click_id, "HUGE-1");
+    fields.push(("Amount", huge));
+    let refused = s2s(&app, &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert!(refused.text().contains("at most 1000000000000"), "{}", refused.text());
+    let path = format!("/api/v1/programs/{PROGRAM}/conversions");
+    let body = json!({"eventTypeId": 1, "eventDate": "NOW", "orderId": "HUGE-2", "clickId": click_id,
+                      "currencyCode": "USD", "amount": huge});
+    let native = app.api(Method::POST, &path, Some(&app.brand_token), Some(&body.to_string())).await;
+    assert_eq!(native.status, StatusCode::BAD_REQUEST, "{}", native.text());
+
+    // Each price within bounds, their product past them: the order is refused, whole.
+    let mut fields = sale(&click_id, "HUGE-3");
+    fields.extend([("ItemSku1", "X"), ("ItemPrice1", "999999999999"), ("ItemQuantity1", "4000000000")]);
+    let submission = queued(&app, &s2s(&app, &fields).await).await;
+    assert!(submission.to_string().contains("more than Tally keeps"), "{submission}");
+    assert!(submission["ActionId"].is_null() || submission["ActionId"] == "", "{submission}");
+
+    // A modification that would pass the bound is refused; the action stays as it was.
+    let id = itemised_order(&app, "M-HUGE").await;
+    let before = app.store.action(&id).await.unwrap().unwrap();
+    let items = json!([{"line": 1, "quantity": 4000000000u64}, {"line": 2, "subTotalDelta": "999999999999"}]);
+    let modify = json!({"reason": "ORDER_UPDATE", "items": items}).to_string();
+    let refused = post(&app, &format!("{id}/modify"), &app.brand_token, &modify).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert!(refused.text().contains("more than Tally keeps"), "{}", refused.text());
+    assert_eq!(app.store.action(&id).await.unwrap().unwrap(), before);
+}
