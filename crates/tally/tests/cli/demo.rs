@@ -144,7 +144,10 @@ async fn demo_actions_show_their_payout_lines_and_a_note_within_seconds() {
         if let Some(action) = explained_action(&server, (&account_sid, &auth_token), &token, &mut checked).await {
             break action;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "no demo action had a payout note: {checked:?}");
+        // The first note comes with a gift card (a restriction; shoppers buy one now and
+        // then) or, at the latest, with partner 101's or 104's tenth sale of the month
+        // (a tier), within the first minute of the demo's traffic.
+        assert!(started.elapsed() < Duration::from_secs(60), "no demo action had a payout note: {checked:?}");
     };
     for note in non_empty(&explained, "payoutNotes") {
         let code = note["code"].as_str().unwrap_or_default();
