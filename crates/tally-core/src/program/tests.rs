@@ -186,3 +186,23 @@ fn a_document_without_the_new_keys_exports_without_them() {
         assert!(!exported.contains(key), "{key} in {exported}");
     }
 }
+
+#[test]
+fn money_in_terms_is_bounded_like_money_in_orders() {
+    let huge = "1000000000000.01";
+    let refused = problems(document(json!({
+        "default_payout": {"amount": huge},
+        "limits": [{"period": "MONTH", "max_payout": huge}],
+        "bonuses": [{"metric": "REVENUE", "threshold": huge, "period": "WEEK", "amount": huge}]
+    })));
+    let payout = "template_terms[0].event_payouts[0]";
+    let at_most = |field: &str| (format!("{payout}.{field}"), "must be at most 1000000000000".to_owned());
+    for expected in [
+        at_most("default_payout.amount"),
+        at_most("limits[0].max_payout"),
+        at_most("bonuses[0].threshold"),
+        at_most("bonuses[0].amount"),
+    ] {
+        assert!(refused.contains(&expected), "{expected:?} in {refused:?}");
+    }
+}

@@ -10,7 +10,7 @@ use super::document::*;
 use super::model::{ScheduledSpan, Validity};
 use super::validate::Problems;
 use crate::ids::TermsId;
-use crate::money::Currency;
+use crate::money::{Currency, MAX_AMOUNT, within_bounds};
 use crate::payout::Period;
 
 /// The highest rate a payout may give when it says `rate_over_100`.
@@ -99,6 +99,7 @@ fn check_payout(problems: &mut Problems, path: &str, payout: &PayoutDoc) {
         ),
         (None, Some(amount)) => {
             problems.check(amount >= Decimal::ZERO, format!("{path}.amount"), "must not be negative");
+            problems.check(within_bounds(amount), format!("{path}.amount"), format!("must be at most {MAX_AMOUNT}"));
             problems.check(!payout.rate_over_100, format!("{path}.rate_over_100"), "applies only to a rate");
         }
         _ => problems.add(path, "give exactly one of \"rate\" or \"amount\""),
@@ -199,6 +200,7 @@ fn check_threshold(problems: &mut Problems, path: &str, metric: Metric, threshol
 /// Trailing zeros do not count: `100.00` is fine in yen.
 fn check_money_places(problems: &mut Problems, path: String, amount: Decimal, currency: Currency) {
     let digits = currency.minor_unit_digits();
+    problems.check(within_bounds(amount), path.clone(), format!("must be at most {MAX_AMOUNT}"));
     problems.check(
         amount.normalize().scale() <= digits,
         path,
