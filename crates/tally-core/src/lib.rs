@@ -22,6 +22,7 @@ pub mod modification;
 pub mod money;
 pub mod payout;
 pub mod program;
+pub mod rate_limit;
 pub mod session;
 pub mod statement;
 pub mod user_agent;

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Conflict,
     /// An idempotency key was reused for a different request.
     UnprocessableKey,
+    /// The caller made more requests than its limit allows; retry after the window.
+    RateLimited,
     /// The store cannot be reached; retry.
     Unavailable,
     /// A bug or damaged data.
@@ -53,6 +55,7 @@ impl ErrorKind {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict => (StatusCode::CONFLICT, "conflict"),
             Self::UnprocessableKey => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

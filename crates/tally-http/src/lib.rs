@@ -13,6 +13,7 @@ mod edge;
 pub mod error;
 mod ops;
 mod pages;
+pub mod rate_limit;
 mod tag;
 
 use std::sync::Arc;
@@ -96,6 +97,8 @@ pub struct Services {
     pub statements: Statements,
     /// Partners' requests for test actions.
     pub test_requests: TestRequests,
+    /// Requests per caller on the management APIs.
+    pub api_limits: rate_limit::ApiLimits,
 }
 
 impl AppState {
@@ -113,12 +116,15 @@ const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let management = Router::new()
+        .merge(compatible::router())
+        .nest("/api/v1", api::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
     Router::new()
         .merge(ops::router())
-        .merge(compatible::router())
+        .merge(management)
         .merge(tag::router())
         .merge(dashboard::router())
-        .nest("/api/v1", api::router())
         .fallback(edge::by_path_or_host)
         .with_state(state)
 }

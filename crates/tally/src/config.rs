@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use axum::http::HeaderName;
 use serde::Deserialize;
 use tally_core::flood::FloodLimit;
+use tally_core::rate_limit::RateLimit;
 use tally_sqlite::Synchronous;
 
 /// The settings as written.
@@ -36,6 +37,8 @@ pub(crate) struct Config {
     pub(crate) click_log: ClickLogSection,
     #[serde(default)]
     pub(crate) scheduler: SchedulerSection,
+    #[serde(default)]
+    pub(crate) api: ApiSection,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -80,6 +83,24 @@ pub(crate) struct EdgeSection {
     /// The header a proxy or CDN sets to the client's country; empty: none.
     #[serde(default)]
     pub(crate) country_header: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiSection {
+    /// Requests per minute per caller on the management APIs; 0 turns the limit off.
+    #[serde(default = "default_requests_per_minute")]
+    pub(crate) requests_per_minute: u64,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection { requests_per_minute: default_requests_per_minute() }
+    }
+}
+
+fn default_requests_per_minute() -> u64 {
+    u64::from(RateLimit::default().requests)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -175,6 +196,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("click_log.max_batch", Kind::Count),
     ("click_log.max_backlog", Kind::Count),
     ("scheduler.interval_seconds", Kind::Count),
+    ("api.requests_per_minute", Kind::Count),
 ];
 
 /// Environment variables with the prefix that are not settings.
@@ -317,6 +339,7 @@ pub(crate) struct Settings {
     pub(crate) trust_proxy_headers: bool,
     pub(crate) flood_limit: FloodLimit,
     pub(crate) country_header: Option<HeaderName>,
+    pub(crate) api_rate_limit: RateLimit,
     pub(crate) max_batch: usize,
     pub(crate) click_log_dir: PathBuf,
     pub(crate) lanes: usize,
@@ -362,6 +385,9 @@ impl Config {
                 anyhow::anyhow!("edge.country_header: {name:?} is not a header name such as CF-IPCountry")
             })?),
         };
+        if self.api.requests_per_minute > 1_000_000 {
+            bail!("api.requests_per_minute: must be at most 1000000 (0 turns the limit off)");
+        }
         if !(1..=86_400).contains(&self.scheduler.interval_seconds) {
             bail!("scheduler.interval_seconds: must be between 1 and 86400");
         }
@@ -387,6 +413,7 @@ impl Config {
                 window_ms: self.edge.flood_window_seconds * 1000,
             },
             country_header,
+            api_rate_limit: RateLimit { requests: self.api.requests_per_minute as u32, window_ms: 60_000 },
             max_batch: self.click_log.max_batch,
             click_log_dir,
             lanes: self.click_log.lanes,
@@ -476,6 +503,7 @@ mod tests {
             ("TALLY_EDGE__FLOOD_WINDOW_SECONDS", "0", "edge.flood_window_seconds"),
             ("TALLY_EDGE__FLOOD_CLICKS", "5000000", "edge.flood_clicks"),
             ("TALLY_EDGE__COUNTRY_HEADER", "CF IPCountry", "edge.country_header"),
+            ("TALLY_API__REQUESTS_PER_MINUTE", "2000000", "api.requests_per_minute"),
         ] {
             let error = load(None, &env(&[(key, value)]), Overrides::default()).unwrap().settings().unwrap_err();
             assert!(format!("{error:#}").contains(expected), "{key}: {error:#}");

@@ -20,6 +20,7 @@ use tally_app::secrets::random_token;
 use tally_app::statements::{StatementJob, Statements};
 use tally_app::test_requests::TestRequests;
 use tally_app::visits::Visits;
+use tally_http::rate_limit::ApiLimits;
 use tally_http::{AppState, EdgeSettings, Services};
 
 use crate::config::Settings;
@@ -70,6 +71,7 @@ pub(crate) async fn serve(settings: Settings) -> anyhow::Result<()> {
         actions: Actions::new(store.clone(), catalog.clone(), clock.clone()),
         statements: Statements::new(store.clone(), catalog.clone(), clock.clone()),
         test_requests: TestRequests::new(store.clone(), catalog.clone(), clock.clone(), conversions.clone()),
+        api_limits: ApiLimits::new(settings.api_rate_limit),
         conversions,
         programs,
         accounts,

@@ -28,6 +28,8 @@ use tally_app::visits::Visits;
 use tally_core::click::Click;
 use tally_core::flood::FloodLimit;
 use tally_core::ids::{PartnerId, ProgramId};
+use tally_core::rate_limit::RateLimit;
+use tally_http::rate_limit::ApiLimits;
 use tally_http::{AppState, EdgeSettings, Services};
 use tally_journal::JournalSettings;
 use tally_sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -163,6 +165,16 @@ impl TestApp {
     /// An app whose click journal refuses clicks once `max_backlog` of them wait for
     /// the store.
     pub(crate) async fn spawn_with_backlog(edge: EdgeSettings, max_backlog: u64) -> TestApp {
+        // Off unless a test asks: the tests make many calls within one frozen minute.
+        TestApp::spawn_full(edge, max_backlog, RateLimit { requests: 0, window_ms: 60_000 }).await
+    }
+
+    /// An app whose management APIs allow `limit`.
+    pub(crate) async fn spawn_with_rate_limit(limit: RateLimit) -> TestApp {
+        TestApp::spawn_full(EdgeSettings::default(), JournalSettings::new("unused").max_backlog, limit).await
+    }
+
+    async fn spawn_full(edge: EdgeSettings, max_backlog: u64, rate_limit: RateLimit) -> TestApp {
         let directory = tempfile::tempdir().unwrap();
         // `normal`: commits survive the process, not a power loss, which these tests do
         // not simulate (crates/tally's durability test kills a real server instead);
@@ -204,6 +216,7 @@ impl TestApp {
             actions: Actions::new(store.clone(), catalog.clone(), dyn_clock.clone()),
             statements,
             test_requests: TestRequests::new(store.clone(), catalog.clone(), dyn_clock.clone(), conversions.clone()),
+            api_limits: ApiLimits::new(rate_limit),
             conversions,
             programs: programs.clone(),
             accounts: accounts.clone(),

@@ -22,6 +22,7 @@ mod host_routes;
 mod open_redirect;
 mod ops;
 mod programs_api;
+mod rate_limits;
 mod reports;
 mod sessions;
 mod statements;
